@@ -1,0 +1,1 @@
+//! Docker engine: containers through bollard, isolated per session; the offline image pipeline.

@@ -1,0 +1,1 @@
+//! SSH server: authentication, limits, and one lab session per channel.
