@@ -44,6 +44,10 @@ pub struct Task {
     pub id: String,
     pub title: String,
     /// The lesson text: inline Markdown or a file under `content/`.
+    /// Written as a one-key map (`{file: ...}`), which serde_yaml_ng reads
+    /// only through `singleton_map`; its default for enums is YAML tags.
+    #[serde(with = "serde_yaml_ng::with::singleton_map")]
+    #[schemars(with = "Lesson")]
     pub lesson: Lesson,
     #[serde(default)]
     pub questions: Vec<Question>,
@@ -79,6 +83,9 @@ pub struct Question {
     pub prompt: String,
     #[serde(default = "default_points")]
     pub points: u32,
+    /// A one-key map naming the rule, like [`Task::lesson`].
+    #[serde(with = "serde_yaml_ng::with::singleton_map")]
+    #[schemars(with = "AnswerRule")]
     pub answer: AnswerRule,
     /// Shown after a correct answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
