@@ -95,7 +95,7 @@ pub fn nearest<'a>(written: &str, valid: impl IntoIterator<Item = &'a str>) -> O
     let written = written.to_lowercase();
     valid
         .into_iter()
-        .map(|name| (strsim::jaro_winkler(&written, name), name))
+        .map(|name| (strsim::jaro_winkler(&written, &name.to_lowercase()), name))
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, name)| name.to_owned())

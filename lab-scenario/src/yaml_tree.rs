@@ -56,14 +56,17 @@ impl Node {
         }
     }
 
-    /// A short description of the node's type for "expected X, found Y".
-    pub fn type_name(&self) -> &'static str {
+    /// A short description of the node for "expected X, found Y": its type,
+    /// and for scalars its text (shortened).
+    pub fn type_name(&self) -> String {
         match &self.value {
-            _ if self.is_null() => "nothing (null)",
-            Value::Scalar { quoted: true, .. } => "a quoted string",
-            Value::Scalar { .. } => "a plain value",
-            Value::Sequence(_) => "a list",
-            Value::Mapping(_) => "a map",
+            _ if self.is_null() => "nothing (null)".to_owned(),
+            Value::Scalar { text, quoted: true } => {
+                format!("the quoted string \"{}\"", short(text))
+            }
+            Value::Scalar { text, .. } => format!("`{}`", short(text)),
+            Value::Sequence(_) => "a list".to_owned(),
+            Value::Mapping(_) => "a map".to_owned(),
         }
     }
 }
@@ -100,7 +103,7 @@ pub fn parse(text: &str) -> ParsedDocument {
         };
     }
     let mut builder = TreeBuilder::default();
-    builder.run(Parser::new_from_str(text));
+    builder.run(text);
     builder.finish()
 }
 
@@ -130,13 +133,12 @@ struct TreeBuilder {
 struct Abort;
 
 impl TreeBuilder {
-    fn run(&mut self, parser: Parser<'_, saphyr_parser::StrInput<'_>>) {
-        for event in parser {
+    fn run(&mut self, text: &str) {
+        for event in Parser::new_from_str(text) {
             let step = match event {
                 Ok((event, span)) => self.event(event, span),
                 Err(error) => {
-                    let message = format!("YAML syntax error: {}", error.info());
-                    self.problem(position(error.marker()), message);
+                    self.syntax_error(text, position(error.marker()), error.info());
                     Err(Abort)
                 }
             };
@@ -145,6 +147,21 @@ impl TreeBuilder {
                 return;
             }
         }
+    }
+
+    /// Reports a syntax error. A tab in the indentation of a line up to the
+    /// error is the usual cause and a confusing message, so it is named
+    /// instead.
+    fn syntax_error(&mut self, text: &str, at: Position, info: &str) {
+        if let Some(tab) = indentation_tab(text, at.line.saturating_add(1)) {
+            let message = "YAML syntax error: a tab in the indentation; YAML indents with spaces";
+            return self.problem(tab, message);
+        }
+        let mut message = format!("YAML syntax error: {info}");
+        if info.contains("block") {
+            message.push_str(" (check the indentation of this line and the one before)");
+        }
+        self.problem(at, message);
     }
 
     fn finish(self) -> ParsedDocument {
@@ -314,6 +331,34 @@ impl TreeBuilder {
             position,
             message: message.into(),
         });
+    }
+}
+
+/// The first tab in the leading whitespace of lines 1 to `last_line`.
+fn indentation_tab(text: &str, last_line: usize) -> Option<Position> {
+    text.lines()
+        .take(last_line)
+        .enumerate()
+        .find_map(|(index, line)| {
+            let indent: String = line
+                .chars()
+                .take_while(|c| *c == ' ' || *c == '\t')
+                .collect();
+            let column = indent.find('\t')?;
+            Some(Position {
+                line: index + 1,
+                column: column + 1,
+            })
+        })
+}
+
+/// At most 40 characters of `text`, on one line.
+fn short(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    if line.chars().count() > 40 || line.len() < text.len() {
+        format!("{}...", line.chars().take(40).collect::<String>())
+    } else {
+        line.to_owned()
     }
 }
 

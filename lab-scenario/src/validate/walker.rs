@@ -20,7 +20,8 @@ pub(crate) struct Walker<'a> {
     file: &'a str,
     content: &'a dyn ContentSource,
     diagnostics: Vec<Diagnostic>,
-    truncated: bool,
+    /// Where the first problem past the limit was found.
+    truncated_at: Option<Position>,
     files: HashMap<String, String>,
     /// Engines declared in `engines:`; `None` until read, or when the list
     /// itself was malformed (then engine requirements are not checked).
@@ -35,7 +36,7 @@ impl<'a> Walker<'a> {
             file,
             content,
             diagnostics: Vec::new(),
-            truncated: false,
+            truncated_at: None,
             files: HashMap::new(),
             engines: None,
             task_ids: HashMap::new(),
@@ -43,7 +44,15 @@ impl<'a> Walker<'a> {
         }
     }
 
-    pub(crate) fn finish(self) -> Validation {
+    /// The diagnostics in file order (a stable sort keeps the order of
+    /// several problems at one place), then the note that some were left out.
+    pub(crate) fn finish(mut self) -> Validation {
+        self.diagnostics.sort_by_key(Diagnostic::position);
+        if let Some(at) = self.truncated_at {
+            let message = format!("too many problems; stopped after {MAX_DIAGNOSTICS}");
+            self.diagnostics
+                .push(Diagnostic::at(self.file, at, message));
+        }
         Validation {
             diagnostics: self.diagnostics,
             content: self.files,
@@ -62,12 +71,7 @@ impl<'a> Walker<'a> {
         suggestion: Option<String>,
     ) {
         if self.diagnostics.len() >= MAX_DIAGNOSTICS {
-            if !self.truncated {
-                self.truncated = true;
-                let message = format!("too many problems; stopped after {MAX_DIAGNOSTICS}");
-                self.diagnostics
-                    .push(Diagnostic::at(self.file, at, message));
-            }
+            self.truncated_at.get_or_insert(at);
             return;
         }
         let diagnostic = Diagnostic::at(self.file, at, message).with_suggestion(suggestion);
@@ -319,7 +323,7 @@ impl<'a> Walker<'a> {
             return;
         };
         for item in items {
-            let Some(line) = self.required_text(item, "a solution line") else {
+            let Some(line) = self.required_text(item, "an entry of `solution`") else {
                 continue;
             };
             let Some(rest) = line.trim().strip_prefix("answer ") else {
@@ -448,7 +452,11 @@ impl<'a> Walker<'a> {
         match &node.value {
             Value::Sequence(items) => Some(items),
             _ => {
-                let message = format!("`{field}` must be a list, found {}", node.type_name());
+                let message = format!(
+                    "{} must be a list, found {}",
+                    label(field),
+                    node.type_name()
+                );
                 self.report(node.position, message, None);
                 None
             }
@@ -460,7 +468,7 @@ impl<'a> Walker<'a> {
         match &node.value {
             Value::Scalar { text, .. } if !node.is_null() => Some(text),
             _ => {
-                let message = format!("`{field}` must be text, found {}", node.type_name());
+                let message = format!("{} must be text, found {}", label(field), node.type_name());
                 self.report(node.position, message, None);
                 None
             }
@@ -473,7 +481,7 @@ impl<'a> Walker<'a> {
         let text = self.text(node, field)?;
         let quoted = matches!(node.value, Value::Scalar { quoted: true, .. });
         if !quoted && resolve_plain(text) != Resolved::Text {
-            let message = format!("`{field}` must be text; quote it: \"{text}\"");
+            let message = format!("{} must be text; quote it: \"{text}\"", label(field));
             self.report(node.position, message, None);
             return None;
         }
@@ -484,7 +492,11 @@ impl<'a> Walker<'a> {
     pub(super) fn required_text<'n>(&mut self, node: &'n Node, field: &str) -> Option<&'n str> {
         let text = self.text(node, field)?;
         if text.trim().is_empty() {
-            self.report(node.position, format!("`{field}` must not be empty"), None);
+            self.report(
+                node.position,
+                format!("{} must not be empty", label(field)),
+                None,
+            );
             return None;
         }
         Some(text)
@@ -497,7 +509,7 @@ impl<'a> Walker<'a> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
         if !(valid_start && valid_rest) {
-            let message = format!("`{field}` `{text}` may only contain {ID_HINT}");
+            let message = format!("{} `{text}` may only contain {ID_HINT}", label(field));
             self.report(node.position, message, None);
             return None;
         }
@@ -535,14 +547,23 @@ impl<'a> Walker<'a> {
         };
         match resolved {
             Resolved::Unsigned(value) if value <= max => Some(value),
-            Resolved::Unsigned(_) | Resolved::Negative => {
-                let message = format!("`{field}` must be a whole number from 0 to {max}");
+            Resolved::Unsigned(_) => {
+                let message = format!("{} must be at most {max}", label(field));
                 self.report(node.position, message, None);
+                None
+            }
+            Resolved::Negative => {
+                self.report(
+                    node.position,
+                    format!("{} must not be negative", label(field)),
+                    None,
+                );
                 None
             }
             _ => {
                 let message = format!(
-                    "`{field}` must be a whole number, found {}",
+                    "{} must be a whole number, found {}",
+                    label(field),
                     node.type_name()
                 );
                 self.report(node.position, message, None);
@@ -555,7 +576,11 @@ impl<'a> Walker<'a> {
     pub(super) fn positive(&mut self, node: &Node, field: &str, max: u64) -> Option<u64> {
         let value = self.unsigned(node, field, max)?;
         if value == 0 {
-            self.report(node.position, format!("`{field}` must be at least 1"), None);
+            self.report(
+                node.position,
+                format!("{} must be at least 1", label(field)),
+                None,
+            );
             return None;
         }
         Some(value)
@@ -578,7 +603,11 @@ impl<'a> Walker<'a> {
                 .and_then(|t| t.parse().ok())
                 .unwrap_or(f64::NAN),
             _ => {
-                let message = format!("`{field}` must be a number, found {}", node.type_name());
+                let message = format!(
+                    "{} must be a number, found {}",
+                    label(field),
+                    node.type_name()
+                );
                 self.report(node.position, message, None);
                 return None;
             }
@@ -586,7 +615,7 @@ impl<'a> Walker<'a> {
         if !value.is_finite() {
             self.report(
                 node.position,
-                format!("`{field}` must be a finite number"),
+                format!("{} must be a finite number", label(field)),
                 None,
             );
             return None;
@@ -606,7 +635,8 @@ impl<'a> Walker<'a> {
             return Some(value);
         }
         let message = format!(
-            "`{field}` must be true or false, found {}",
+            "{} must be true or false, found {}",
+            label(field),
             node.type_name()
         );
         self.report(node.position, message, None);
@@ -640,5 +670,14 @@ impl<'a> Walker<'a> {
                 None,
             );
         }
+    }
+}
+
+/// A field name in backticks; a descriptive phrase as it is.
+fn label(field: &str) -> String {
+    if field.contains(' ') {
+        field.to_owned()
+    } else {
+        format!("`{field}`")
     }
 }
