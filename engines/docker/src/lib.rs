@@ -34,3 +34,9 @@ pub use session::{
     ContainerLimits, ContainerSpec, DockerSession, PortRequest, Protocol, PublishedPort,
     SessionContainer, SweepReport, sweep_orphans,
 };
+pub mod cli;
+pub use cli::DockerCommand;
+pub mod probe;
+pub use probe::DockerProbe;
+pub mod curl;
+pub use curl::CurlCommand;
