@@ -1,1 +1,46 @@
-//! KVM engine: the lab's own micro-VMM on kvm-ioctls and its teaching guest.
+//! KVM engine: the lab's own micro-VMM on kvm-ioctls, its teaching guest,
+//! and how both plug into the lab.
+//!
+//! - [`session`]: [`KvmSession`], a student session's VM slot; the command,
+//!   the probe and the UI share it.
+//! - [`vm`]: [`MicroVm`] builds a VM (guest memory, one vCPU in real mode)
+//!   and owns its threads; [`VmView`] reads a running VM cheaply.
+//! - [`vcpu`] (private): the run loop on the vCPU thread and the signal
+//!   that kicks it out of the guest.
+//! - [`watchdog`]: start deadline, spin, exit-rate and not-answering checks.
+//! - [`devices`]: the 16550 serial port, the CMOS and the power-off port,
+//!   and the dispatch of port I/O and MMIO exits.
+//! - [`control`]: keystrokes, stop requests and halted-vCPU wake-ups.
+//! - [`console`]: the bounded, rate-limited console output buffer.
+//! - [`stats`]: [`VcpuExitStats`], exit counters by reason.
+//! - [`guest`]: the guest programs built from `content/guest/`.
+//! - [`command`]: the lab shell's `vm` command.
+//! - [`probe`]: the `vm_running`, `console_matches` and `exit_count` checks
+//!   and `vm` live values.
+//! - [`host`]: what `lab doctor` says about KVM on this host.
+
+pub mod command;
+pub mod console;
+pub mod control;
+pub mod devices;
+pub mod error;
+pub mod guest;
+pub mod host;
+pub mod probe;
+pub mod session;
+pub mod stats;
+mod vcpu;
+pub mod vm;
+pub mod watchdog;
+
+// pub use command::VmCommand;
+pub use console::{ConsoleBuffer, ConsoleChunk, ConsoleLimits};
+pub use control::{StopReason, WatchdogVerdict};
+pub use error::KvmError;
+pub use guest::GuestProgram;
+pub use host::{HardwareVirtualization, HostReport, KvmDevice, engine_status, host_report};
+// pub use probe::KvmProbe;
+pub use session::{KvmSession, VmPanelData};
+pub use stats::{ExitCounter, ExitCounts, ExitReason, VcpuExitStats};
+pub use vm::{BannerWait, MicroVm, VmConfig, VmPhase, VmView};
+pub use watchdog::WatchdogLimits;

@@ -1,0 +1,465 @@
+//! One micro-VM: guest memory, one vCPU on its own thread, a serial port,
+//! and a watchdog thread.
+//!
+//! [`MicroVm`] owns the threads and stops them when dropped; [`VmView`] is a
+//! cheap, cloneable window on the running VM (counters, console, input) for
+//! the lab shell, the probe and the UI.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use kvm_bindings::{KVM_MAX_CPUID_ENTRIES, kvm_userspace_memory_region};
+use kvm_ioctls::{Kvm, VcpuFd, VmFd};
+use tokio::sync::watch;
+use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
+
+use crate::console::{ConsoleBuffer, ConsoleLimits};
+use crate::control::{StopReason, VcpuControl};
+use crate::devices::IoDispatch;
+use crate::error::KvmError;
+use crate::guest::{GuestProgram, INITIAL_STACK, LOAD_ADDRESS};
+use crate::stats::{ExitCounts, ExitReason, VcpuExitStats};
+use crate::vcpu::{VcpuRunner, install_kick_handler};
+use crate::watchdog::{self, WatchdogLimits};
+
+/// The only KVM API version there has ever been (`KVM_API_VERSION`).
+const KVM_API_VERSION: i32 = 12;
+/// Where KVM may put the three pages of its real-mode TSS: just below 4 GiB,
+/// far above this VM's RAM (the usual choice).
+const TSS_ADDRESS: usize = 0xfffb_d000;
+/// The largest guest this VMM builds; the teaching guest needs far less.
+pub const MAX_MEMORY_MIB: u32 = 64;
+const MIB: usize = 1024 * 1024;
+
+/// How a VM is built and policed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VmConfig {
+    /// Guest RAM, from guest-physical address 0.
+    pub memory_mib: u32,
+    pub console: ConsoleLimits,
+    pub watchdog: WatchdogLimits,
+}
+
+impl Default for VmConfig {
+    fn default() -> Self {
+        VmConfig {
+            memory_mib: 2,
+            console: ConsoleLimits::default(),
+            watchdog: WatchdogLimits::default(),
+        }
+    }
+}
+
+impl VmConfig {
+    fn memory_bytes(&self) -> Result<usize, KvmError> {
+        let invalid = KvmError::MemorySize {
+            mib: self.memory_mib,
+            max: MAX_MEMORY_MIB,
+        };
+        if !(1..=MAX_MEMORY_MIB).contains(&self.memory_mib) {
+            return Err(invalid);
+        }
+        usize::try_from(self.memory_mib)
+            .ok()
+            .and_then(|mib| mib.checked_mul(MIB))
+            .ok_or(invalid)
+    }
+}
+
+/// Where a VM is in its life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VmPhase {
+    /// Started; the banner has not appeared yet.
+    Booting,
+    /// The banner appeared and the guest has not stopped.
+    Running,
+    /// The vCPU thread has ended.
+    Stopped(StopReason),
+}
+
+impl VmPhase {
+    /// One word for status lines and live answers.
+    pub fn label(&self) -> &'static str {
+        match self {
+            VmPhase::Booting => "booting",
+            VmPhase::Running => "running",
+            VmPhase::Stopped(_) => "stopped",
+        }
+    }
+}
+
+/// Tracks when the guest last made visible progress (I/O or HLT), for the
+/// spin watchdog.
+#[derive(Debug)]
+pub(crate) struct GuestActivity {
+    epoch: Instant,
+    last_progress_ms: AtomicU64,
+}
+
+impl GuestActivity {
+    fn new(epoch: Instant) -> Self {
+        GuestActivity {
+            epoch,
+            last_progress_ms: AtomicU64::new(0),
+        }
+    }
+
+    pub fn progress(&self) {
+        let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_progress_ms.store(now, Ordering::Relaxed);
+    }
+
+    pub fn since_progress(&self) -> Duration {
+        let last = Duration::from_millis(self.last_progress_ms.load(Ordering::Relaxed));
+        self.epoch.elapsed().saturating_sub(last)
+    }
+}
+
+/// State shared by the vCPU thread, the watchdog and every [`VmView`].
+#[derive(Debug)]
+pub(crate) struct VmShared {
+    pub program: GuestProgram,
+    pub memory_mib: u32,
+    pub started_at: Instant,
+    pub stats: VcpuExitStats,
+    pub console: Arc<ConsoleBuffer>,
+    pub control: Arc<VcpuControl>,
+    pub activity: GuestActivity,
+    /// Set once, when the vCPU thread ends.
+    pub stopped: watch::Sender<Option<StopReason>>,
+}
+
+impl VmShared {
+    /// Counts an exit that shows the guest is alive.
+    pub fn record_progress(&self, reason: ExitReason) {
+        self.stats.record(reason);
+        self.activity.progress();
+    }
+
+    fn finish(&self, reason: StopReason) {
+        tracing::info!(guest = self.program.name, %reason, "VM stopped");
+        self.control.request_stop(reason.clone());
+        self.stopped.send_replace(Some(reason));
+        self.control.mark_vcpu_exited();
+    }
+}
+
+/// How waiting for a guest's banner ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BannerWait {
+    /// The banner appeared this long after the VM started.
+    Seen(Duration),
+    /// The VM stopped first.
+    Stopped(StopReason),
+    /// Neither happened in time.
+    TimedOut,
+}
+
+/// A cheap, cloneable handle on a VM for reading its state, its console and
+/// sending it input. It keeps no thread alive: when the [`MicroVm`] is
+/// stopped, a view shows the VM as stopped.
+#[derive(Debug, Clone)]
+pub struct VmView {
+    shared: Arc<VmShared>,
+}
+
+impl VmView {
+    pub fn program(&self) -> GuestProgram {
+        self.shared.program
+    }
+
+    pub fn memory_mib(&self) -> u32 {
+        self.shared.memory_mib
+    }
+
+    /// Time since the VM was started.
+    pub fn uptime(&self) -> Duration {
+        self.shared.started_at.elapsed()
+    }
+
+    pub fn phase(&self) -> VmPhase {
+        if let Some(reason) = self.shared.stopped.borrow().clone() {
+            VmPhase::Stopped(reason)
+        } else if self.boot_time().is_some() {
+            VmPhase::Running
+        } else {
+            VmPhase::Booting
+        }
+    }
+
+    /// Whether the vCPU thread is still running (booting or running).
+    pub fn is_alive(&self) -> bool {
+        self.shared.stopped.borrow().is_none()
+    }
+
+    /// Time from start to the banner, once it has appeared.
+    pub fn boot_time(&self) -> Option<Duration> {
+        let seen = self.shared.console.banner_seen_at()?;
+        Some(seen.saturating_duration_since(self.shared.started_at))
+    }
+
+    /// The exit counters right now.
+    pub fn counts(&self) -> ExitCounts {
+        self.shared.stats.snapshot()
+    }
+
+    pub fn console(&self) -> &ConsoleBuffer {
+        &self.shared.console
+    }
+
+    /// Types bytes on the guest's serial port; returns how many were taken
+    /// (fewer when the guest has not read earlier input).
+    pub fn send_input(&self, bytes: &[u8]) -> usize {
+        if !self.is_alive() {
+            return 0;
+        }
+        self.shared.control.push_input(bytes)
+    }
+
+    /// Resolves when the VM stops; yields why.
+    pub async fn stopped(&self) -> StopReason {
+        let mut stopped = self.shared.stopped.subscribe();
+        loop {
+            if let Some(reason) = stopped.borrow_and_update().clone() {
+                return reason;
+            }
+            if stopped.changed().await.is_err() {
+                return StopReason::SessionEnded;
+            }
+        }
+    }
+
+    /// Waits until the banner appears, the VM stops, or `timeout` passes.
+    pub async fn wait_for_banner(&self, timeout: Duration) -> BannerWait {
+        let mut output = self.shared.console.subscribe();
+        let wait = async {
+            loop {
+                if let Some(boot) = self.boot_time() {
+                    return BannerWait::Seen(boot);
+                }
+                tokio::select! {
+                    changed = output.changed() => if changed.is_err() {
+                        return BannerWait::TimedOut;
+                    },
+                    reason = self.stopped() => {
+                        // The banner may have been the guest's last words.
+                        return match self.boot_time() {
+                            Some(boot) => BannerWait::Seen(boot),
+                            None => BannerWait::Stopped(reason),
+                        };
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .unwrap_or(BannerWait::TimedOut)
+    }
+}
+
+/// A running VM: owns its vCPU and watchdog threads. Dropping it stops the
+/// guest and joins both threads.
+#[derive(Debug)]
+pub struct MicroVm {
+    view: VmView,
+    vcpu_thread: Option<JoinHandle<()>>,
+    watchdog_thread: Option<JoinHandle<()>>,
+}
+
+impl MicroVm {
+    /// Builds a VM for `program` and starts its vCPU.
+    pub fn start(program: GuestProgram, config: VmConfig) -> Result<MicroVm, KvmError> {
+        let memory_bytes = config.memory_bytes()?;
+        install_kick_handler()?;
+
+        let kvm = open_kvm()?;
+        let vm = kvm.create_vm().map_err(KvmError::CreateVm)?;
+        vm.set_tss_address(TSS_ADDRESS)
+            .map_err(KvmError::SetTssAddress)?;
+        let memory = create_guest_memory(&vm, memory_bytes)?;
+        load_program(&memory, program)?;
+        let vcpu = create_boot_vcpu(&kvm, &vm)?;
+
+        let shared = Arc::new(new_shared(program, &config));
+        let memory_len = u64::try_from(memory_bytes).unwrap_or(u64::MAX);
+        let io = IoDispatch::new(shared.console.clone(), shared.control.clone(), memory_len);
+        let runner = VcpuRunner {
+            vcpu,
+            io,
+            shared: shared.clone(),
+            _vm: vm,
+            _memory: memory,
+        };
+        let vcpu_thread = spawn_vcpu(runner)?;
+        let watchdog_thread = watchdog::spawn(shared.clone(), config.watchdog, &vcpu_thread)
+            .inspect_err(|_| {
+                // Without a watchdog nobody could kick a spinning guest:
+                // stop the vCPU now, while it can still be asked nicely.
+                shared
+                    .control
+                    .request_stop(StopReason::Failed("no watchdog".to_owned()));
+            })?;
+
+        tracing::info!(
+            guest = program.name,
+            memory_mib = config.memory_mib,
+            "VM started"
+        );
+        Ok(MicroVm {
+            view: VmView { shared },
+            vcpu_thread: Some(vcpu_thread),
+            watchdog_thread: Some(watchdog_thread),
+        })
+    }
+
+    pub fn view(&self) -> &VmView {
+        &self.view
+    }
+
+    /// Stops the guest (if it still runs) and joins its threads; returns
+    /// why it stopped, which is `reason` unless it had stopped already.
+    pub fn stop(mut self, reason: StopReason) -> StopReason {
+        self.shutdown(reason);
+        self.view
+            .shared
+            .stopped
+            .borrow()
+            .clone()
+            .unwrap_or(StopReason::Requested)
+    }
+
+    fn shutdown(&mut self, reason: StopReason) {
+        self.view.shared.control.request_stop(reason);
+        // The watchdog goes first: it kicks the vCPU until the vCPU thread
+        // has left KVM_RUN, and it must never signal a thread that has
+        // already been joined.
+        join_thread(self.watchdog_thread.take(), "watchdog");
+        join_thread(self.vcpu_thread.take(), "vCPU");
+    }
+}
+
+impl Drop for MicroVm {
+    fn drop(&mut self) {
+        self.shutdown(StopReason::SessionEnded);
+    }
+}
+
+fn join_thread(handle: Option<JoinHandle<()>>, name: &str) {
+    if let Some(handle) = handle
+        && handle.join().is_err()
+    {
+        tracing::error!(thread = name, "VM thread panicked");
+    }
+}
+
+fn new_shared(program: GuestProgram, config: &VmConfig) -> VmShared {
+    let started_at = Instant::now();
+    let (stopped, _) = watch::channel(None);
+    VmShared {
+        program,
+        memory_mib: config.memory_mib,
+        started_at,
+        stats: VcpuExitStats::default(),
+        console: Arc::new(ConsoleBuffer::new(config.console, program.banner)),
+        control: Arc::new(VcpuControl::default()),
+        activity: GuestActivity::new(started_at),
+        stopped,
+    }
+}
+
+fn open_kvm() -> Result<Kvm, KvmError> {
+    let kvm = Kvm::new().map_err(KvmError::OpenKvm)?;
+    let found = kvm.get_api_version();
+    if found != KVM_API_VERSION {
+        return Err(KvmError::ApiVersion {
+            found,
+            expected: KVM_API_VERSION,
+        });
+    }
+    Ok(kvm)
+}
+
+/// Allocates anonymous memory for the guest and maps it at guest-physical
+/// address 0.
+fn create_guest_memory(vm: &VmFd, bytes: usize) -> Result<GuestMemoryMmap, KvmError> {
+    let memory = GuestMemoryMmap::from_ranges(&[(GuestAddress(0), bytes)])
+        .map_err(|source| KvmError::AllocateMemory { bytes, source })?;
+    let host_address = memory
+        .get_host_address(GuestAddress(0))
+        .map_err(KvmError::HostAddress)?;
+    let region = kvm_userspace_memory_region {
+        slot: 0,
+        flags: 0,
+        guest_phys_addr: 0,
+        memory_size: u64::try_from(bytes).unwrap_or(u64::MAX),
+        userspace_addr: host_address as u64,
+    };
+    // SAFETY: the region describes exactly the `bytes`-long anonymous
+    // mapping `memory` owns. That mapping outlives the VM: both move into
+    // the vCPU thread's `VcpuRunner`, which drops the VM fd before the
+    // memory, so KVM never sees the mapping go away while it can use it.
+    unsafe { vm.set_user_memory_region(region) }.map_err(KvmError::RegisterMemory)?;
+    Ok(memory)
+}
+
+fn load_program(memory: &GuestMemoryMmap, program: GuestProgram) -> Result<(), KvmError> {
+    // `write_slice` checks the whole range against guest memory.
+    memory
+        .write_slice(program.image, GuestAddress(LOAD_ADDRESS))
+        .map_err(|source| KvmError::LoadGuest {
+            name: program.name,
+            address: LOAD_ADDRESS,
+            source,
+        })
+}
+
+/// Creates vCPU 0 in real mode, about to run the program's first
+/// instruction: CS:IP = 0:0x7c00, all data segments zero, stack below the
+/// program, and the CPUID leaves the host's KVM supports.
+fn create_boot_vcpu(kvm: &Kvm, vm: &VmFd) -> Result<VcpuFd, KvmError> {
+    let vcpu = vm.create_vcpu(0).map_err(KvmError::CreateVcpu)?;
+    let cpuid = kvm
+        .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+        .map_err(KvmError::SupportedCpuid)?;
+    vcpu.set_cpuid2(&cpuid).map_err(KvmError::SetCpuid)?;
+
+    let mut sregs = vcpu.get_sregs().map_err(KvmError::GetSregs)?;
+    for segment in [
+        &mut sregs.cs,
+        &mut sregs.ds,
+        &mut sregs.es,
+        &mut sregs.fs,
+        &mut sregs.gs,
+        &mut sregs.ss,
+    ] {
+        segment.base = 0;
+        segment.selector = 0;
+    }
+    vcpu.set_sregs(&sregs).map_err(KvmError::SetSregs)?;
+
+    let regs = kvm_bindings::kvm_regs {
+        rip: LOAD_ADDRESS,
+        rsp: INITIAL_STACK,
+        // Bit 1 of RFLAGS is reserved and always set.
+        rflags: 0x2,
+        ..Default::default()
+    };
+    vcpu.set_regs(&regs).map_err(KvmError::SetRegs)?;
+    Ok(vcpu)
+}
+
+fn spawn_vcpu(runner: VcpuRunner) -> Result<JoinHandle<()>, KvmError> {
+    let shared = runner.shared.clone();
+    thread::Builder::new()
+        .name(format!("vcpu0-{}", shared.program.name))
+        .spawn(move || {
+            let reason = runner.run();
+            shared.finish(reason);
+        })
+        .map_err(|source| KvmError::SpawnThread {
+            thread: "vCPU",
+            source,
+        })
+}
