@@ -159,10 +159,21 @@ fn a_missing_file_is_reported_without_a_position() {
 fn problems_past_the_limit_are_summarised_in_one_last_line() {
     let mut text = String::from("id: x\ntitle: T\ndescription: D\nestimated_minutes: 1\ntasks:\n");
     for index in 0..300 {
-        text.push_str(&format!("  - {{id: t{index}, title: T, lesson: {{markdown: M}}, bogus: 1}}\n"));
+        text.push_str(&format!(
+            "  - {{id: t{index}, title: T, lesson: {{markdown: M}}, bogus: 1}}\n"
+        ));
     }
     let diagnostics =
         lab_scenario::load_text("many.yaml", &text, &lab_scenario::EmbeddedContent).unwrap_err();
-    assert_eq!(diagnostics.len(), lab_scenario::validate::MAX_DIAGNOSTICS + 1);
-    assert!(diagnostics.last().unwrap().message.starts_with("too many problems"));
+    assert_eq!(
+        diagnostics.len(),
+        lab_scenario::validate::MAX_DIAGNOSTICS + 1
+    );
+    assert!(
+        diagnostics
+            .last()
+            .unwrap()
+            .message
+            .starts_with("too many problems")
+    );
 }
