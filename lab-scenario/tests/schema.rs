@@ -90,7 +90,7 @@ fn validator_fields_match_the_schema_of_each_struct() {
 /// For an enum written as a one-key map: the keys of its variants.
 fn variant_keys(name: &str) -> BTreeSet<String> {
     let variants = definition(name)["oneOf"].as_array().cloned().unwrap();
-    variants.iter().flat_map(|v| properties(v)).collect()
+    variants.iter().flat_map(properties).collect()
 }
 
 #[test]
