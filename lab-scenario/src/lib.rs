@@ -9,6 +9,7 @@
 //! - [`content`]: where lesson Markdown and cluster manifests come from.
 //! - [`diagnostic`]: `file:line:column: message` problems.
 //! - [`schema`]: the JSON Schema of the format.
+//! - [`solution`]: a task's `solution:` lines as steps.
 
 pub mod content;
 pub mod diagnostic;
@@ -17,6 +18,7 @@ pub mod judge;
 pub mod loader;
 pub mod model;
 pub mod schema;
+pub mod solution;
 pub mod validate;
 pub mod yaml_tree;
 
@@ -29,3 +31,4 @@ pub use loader::{
 };
 pub use model::{AnswerRule, Lesson, Question, Scenario, Task};
 pub use schema::json_schema;
+pub use solution::SolutionStep;

@@ -155,3 +155,29 @@ pub struct ChoiceAnswer {
 fn default_points() -> u32 {
     1
 }
+
+impl Scenario {
+    /// The task with this id.
+    pub fn task(&self, id: &str) -> Option<&Task> {
+        self.tasks.iter().find(|task| task.id == id)
+    }
+
+    /// The question with this id and the task it belongs to.
+    pub fn question(&self, id: &str) -> Option<(&Task, &Question)> {
+        self.tasks.iter().find_map(|task| {
+            task.questions
+                .iter()
+                .find(|q| q.id == id)
+                .map(|q| (task, q))
+        })
+    }
+
+    /// The points of every question together.
+    pub fn total_points(&self) -> u64 {
+        self.tasks
+            .iter()
+            .flat_map(|t| &t.questions)
+            .map(|q| u64::from(q.points))
+            .sum()
+    }
+}

@@ -10,6 +10,7 @@ use super::scalar::{Resolved, resolve_plain};
 use super::{MAX_DIAGNOSTICS, Validation};
 use crate::content::ContentSource;
 use crate::diagnostic::{Diagnostic, Position, nearest};
+use crate::solution::{LIVE_PLACEHOLDER, SolutionStep};
 use crate::yaml_tree::{Node, Value, get};
 
 /// Ids must be usable on the command line and in `answer <id> <text>`.
@@ -326,23 +327,19 @@ impl<'a> Walker<'a> {
             let Some(line) = self.required_text(item, "an entry of `solution`") else {
                 continue;
             };
-            let Some(rest) = line.trim().strip_prefix("answer ") else {
-                continue;
+            let (id, text) = match SolutionStep::parse(line) {
+                SolutionStep::Command(_) => continue,
+                SolutionStep::Answer { question_id, text } => (question_id, text),
+                SolutionStep::AnswerLive { question_id } => (question_id, LIVE_PLACEHOLDER),
             };
-            let mut words = rest.trim().splitn(2, char::is_whitespace);
-            let id = words.next().unwrap_or_default();
-            let text = words.next().unwrap_or_default().trim();
             if !question_ids.iter().any(|known| known == id) {
                 let message =
                     format!("solution answers `{id}`, which is not a question of this task");
                 let suggestion = nearest(id, question_ids.iter().map(String::as_str));
                 self.report(item.position, message, suggestion);
             } else if text.is_empty() {
-                self.report(
-                    item.position,
-                    "solution line `answer <id>` has no answer text",
-                    None,
-                );
+                let message = "solution line `answer <id>` has no answer text";
+                self.report(item.position, message, None);
             }
         }
     }
