@@ -33,13 +33,13 @@ mod vcpu;
 pub mod vm;
 pub mod watchdog;
 
-// pub use command::VmCommand;
+pub use command::VmCommand;
 pub use console::{ConsoleBuffer, ConsoleChunk, ConsoleLimits};
 pub use control::{StopReason, WatchdogVerdict};
 pub use error::KvmError;
 pub use guest::GuestProgram;
 pub use host::{HardwareVirtualization, HostReport, KvmDevice, engine_status, host_report};
-// pub use probe::KvmProbe;
+pub use probe::KvmProbe;
 pub use session::{KvmSession, VmPanelData};
 pub use stats::{ExitCounter, ExitCounts, ExitReason, VcpuExitStats};
 pub use vm::{BannerWait, MicroVm, VmConfig, VmPhase, VmView};

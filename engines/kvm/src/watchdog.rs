@@ -174,7 +174,9 @@ impl ExitRate {
         }
         let exits = total.saturating_sub(self.total_at_start);
         *self = ExitRate::new(total, now);
-        let millis = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX).max(1);
+        let millis = u64::try_from(elapsed.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
         Some(exits.saturating_mul(1000) / millis)
     }
 }
