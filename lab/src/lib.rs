@@ -1,1 +1,23 @@
-//! The lab core: scenario sessions, the TUI, the progress store and the CLI.
+//! The lab core: the TUI, the learner's session, the progress store and
+//! the command line.
+//!
+//! - [`app`]: the TUI as a state machine (`App::handle_event`,
+//!   `App::render`), shared by the local terminal and the SSH server.
+//! - [`session`]: background work (checks, live answers) through engine
+//!   probes, reported back as events.
+//! - [`store`]: the SQLite progress store.
+//! - [`driver`]: the local terminal loop around an App.
+//! - [`doctor`]: the health report of `lab doctor`.
+//! - [`paths`]: the data directory and the local user name.
+//! - [`cli`]: the `lab` command line, one module per subcommand.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod app;
+pub mod cli;
+pub mod doctor;
+pub mod driver;
+pub mod logging;
+pub mod paths;
+pub mod session;
+pub mod store;

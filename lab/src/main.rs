@@ -1,3 +1,22 @@
-fn main() -> anyhow::Result<()> {
-    Ok(())
+//! The `lab` binary: parses the command line and runs a subcommand.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use lab::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let data_dir = lab::paths::data_dir(cli.data_dir.clone());
+    if let Err(error) = lab::logging::init(&data_dir) {
+        eprintln!("warning: no log file in {}: {error}", data_dir.display());
+    }
+    match cli.execute() {
+        Ok(code) => code,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "lab failed");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

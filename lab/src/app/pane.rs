@@ -1,0 +1,52 @@
+//! The slot where the lab shell's terminal pane plugs into the App.
+//!
+//! The lab shell lives in its own crate; the App only knows this trait. Until
+//! a pane is attached, the terminal area shows a [`PaneStatus`] message.
+
+use crossterm::event::Event;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+/// Whether the pane used an event. An ignored Tab moves focus on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaneReply {
+    Consumed,
+    Ignored,
+}
+
+/// A terminal pane widget (the lab shell) that the App draws and feeds keys.
+///
+/// While the pane has focus it gets every key except Shift-Tab (which always
+/// moves focus back) and F1 (help); it gets Ctrl-C too, so a learner can
+/// interrupt a command. Pasted text and mouse events over the pane go to it.
+pub trait TerminalPane: Send {
+    /// Draws the pane into `area` of `buf`; must not block.
+    fn render(&self, area: Rect, buf: &mut Buffer, focused: bool);
+
+    /// Handles a key, paste or mouse event.
+    fn handle_event(&mut self, event: &Event) -> PaneReply;
+
+    /// The inner size changed (columns, rows); called before the next render.
+    fn resize(&mut self, columns: u16, rows: u16);
+
+    /// The title over the pane, e.g. "lab shell".
+    fn title(&self) -> String {
+        "lab shell".to_owned()
+    }
+}
+
+/// What the terminal area says while no pane is attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaneStatus {
+    Starting,
+    Unavailable { reason: String },
+}
+
+impl PaneStatus {
+    pub fn message(&self) -> String {
+        match self {
+            PaneStatus::Starting => "The lab shell is starting…".to_owned(),
+            PaneStatus::Unavailable { reason } => format!("The lab shell is unavailable: {reason}"),
+        }
+    }
+}

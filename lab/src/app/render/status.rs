@@ -1,0 +1,56 @@
+//! The tab bar of the narrow layout, and the status area at the bottom:
+//! a progress bar with points, then key hints or the latest notice.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{LineGauge, Paragraph, Tabs};
+
+use crate::app::{App, Focus};
+
+pub fn tabs(app: &App, area: Rect, frame: &mut Frame) {
+    let titles = Focus::ORDER.iter().map(|f| f.title());
+    let selected = Focus::ORDER.iter().position(|f| *f == app.focus());
+    let tabs = Tabs::new(titles)
+        .select(selected)
+        .highlight_style(app.theme.selected())
+        .divider("│");
+    frame.render_widget(tabs, area);
+}
+
+pub fn render(app: &App, area: Rect, frame: &mut Frame) {
+    let [progress, keys] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    if let Some(run) = app.run() {
+        let total = run.tasks.len().max(1);
+        let done = run.tasks_done();
+        let ratio = f64::from(u32::try_from(done).unwrap_or(0)) / f64::from(u32::try_from(total).unwrap_or(1));
+        let label = format!(
+            "{}/{} tasks · {}/{} points ",
+            done,
+            run.tasks.len(),
+            run.points(),
+            run.total_points()
+        );
+        let gauge = LineGauge::default()
+            .ratio(ratio.clamp(0.0, 1.0))
+            .label(label)
+            .filled_style(app.theme.good())
+            .unfilled_style(app.theme.muted());
+        frame.render_widget(gauge, progress);
+    }
+    frame.render_widget(key_hints(app), keys);
+}
+
+fn key_hints(app: &App) -> Paragraph<'static> {
+    if let Some(notice) = &app.notice {
+        return Paragraph::new(Line::styled(notice.clone(), app.theme.bad()));
+    }
+    let text = match (app.run().is_some(), app.focus()) {
+        (false, _) => "↑↓ choose · Enter start · ? help · q quit",
+        (true, Focus::Questions) => "Enter submit · ↑↓ question · F2 hint · Tab next pane · F1 help",
+        (true, Focus::Terminal) => "Shift-Tab leave the terminal · F1 help",
+        (true, _) => "Tab pane · ↑↓ PgUp PgDn scroll · n/p task · h hint · ? help · q quit",
+    };
+    Paragraph::new(Line::styled(text, app.theme.muted())).style(Style::new())
+}

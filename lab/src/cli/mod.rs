@@ -1,0 +1,99 @@
+//! The `lab` command line: one module per subcommand.
+//!
+//! Subcommands still to come each get a variant of [`Command`] and a module
+//! here when they are built: `serve` (the SSH server), `shell` (the lab
+//! shell on its own), `images` (the offline image pipeline), `cluster serve`
+//! (the embedded control plane) and `user add` / `user passwd`.
+
+pub mod doctor;
+pub mod progress;
+pub mod run;
+pub mod schema;
+pub mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use lab_scenario::ScenarioCatalog;
+
+use crate::paths;
+
+/// A teaching lab in your terminal: guided scenarios with lessons,
+/// questions, hints and hands-on checks against real containers, clusters
+/// and virtual machines.
+#[derive(Debug, Parser)]
+#[command(name = "lab", version, after_long_help = EXAMPLES)]
+pub struct Cli {
+    /// Where progress and logs are kept [default: $XDG_DATA_HOME/lab or
+    /// ~/.local/share/lab].
+    #[arg(long, global = true, env = paths::DATA_DIR_ENV, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// A directory of scenario files to use besides the built-in ones; a
+    /// scenario here replaces a built-in one with the same id [default:
+    /// ./scenarios when it exists].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub scenarios: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  lab                                   pick a scenario and start learning
+  lab run virtualization-and-containers start (or resume) one scenario
+  lab run ./my-scenario.yaml            try a scenario file you are writing
+  lab validate scenarios/               check scenario files, file:line:column
+  lab progress --format csv > out.csv   export every learner's progress
+  lab doctor                            see what is installed and what is missing";
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start or resume a scenario in this terminal (the default).
+    Run(run::RunArgs),
+    /// Check scenario files and print every problem as file:line:column.
+    Validate(validate::ValidateArgs),
+    /// Scenario format tools.
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
+    /// Print learners' progress for instructors.
+    Progress(progress::ProgressArgs),
+    /// Report the data directory, the scenarios found and the state of each
+    /// engine, with what to do about anything missing.
+    Doctor,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScenarioCommand {
+    /// Print the JSON Schema of scenario files (for editors).
+    #[command(after_long_help = "Example:\n  lab scenario schema > scenario.schema.json")]
+    Schema,
+}
+
+impl Cli {
+    /// Runs the chosen subcommand.
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
+        let data_dir = paths::data_dir(self.data_dir.clone());
+        let scenarios_dir = scenarios_dir(self.scenarios.clone());
+        match self.command.unwrap_or(Command::Run(run::RunArgs::default())) {
+            Command::Run(args) => run::execute(&args, &data_dir, scenarios_dir.as_deref()),
+            Command::Validate(args) => Ok(validate::execute(&args, scenarios_dir.as_deref())),
+            Command::Scenario(ScenarioCommand::Schema) => Ok(schema::execute()),
+            Command::Progress(args) => progress::execute(&args, &data_dir),
+            Command::Doctor => Ok(doctor::execute(&data_dir, scenarios_dir.as_deref())),
+        }
+    }
+}
+
+/// `--scenarios`, else `./scenarios` when it is a directory.
+fn scenarios_dir(explicit: Option<PathBuf>) -> Option<PathBuf> {
+    explicit.or_else(|| Some(PathBuf::from("scenarios")).filter(|dir| dir.is_dir()))
+}
+
+/// The built-in scenarios joined by those in `dir`.
+pub fn catalog(dir: Option<&std::path::Path>) -> ScenarioCatalog {
+    let user_paths: Vec<PathBuf> = dir.map(std::path::Path::to_path_buf).into_iter().collect();
+    ScenarioCatalog::load(&user_paths)
+}

@@ -1,0 +1,87 @@
+//! `lab run [SCENARIO]`: the TUI in this terminal.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use lab_scenario::{LoadedScenario, ScenarioCatalog};
+use ratatui::layout::Size;
+
+use crate::app::{App, AppConfig, Theme};
+use crate::session::Session;
+use crate::store::ProgressStore;
+use crate::{driver, paths};
+
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(after_long_help = "Examples:\n  lab run\n  lab run virtualization-and-containers\n  \
+                             lab run ./drafts/my-scenario.yaml")]
+pub struct RunArgs {
+    /// A scenario id, or the path of a scenario file. Without it, the lab
+    /// opens the only scenario there is, or shows a picker.
+    #[arg(value_name = "SCENARIO_ID_OR_PATH")]
+    pub scenario: Option<String>,
+}
+
+pub fn execute(args: &RunArgs, data_dir: &Path, scenarios_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let mut catalog = super::catalog(scenarios_dir);
+    report_problems(&catalog);
+    let chosen = choose(args, &mut catalog)?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the background runtime")?;
+    let store = ProgressStore::open_in(data_dir)
+        .with_context(|| format!("cannot open the progress store in {}", data_dir.display()))?;
+    let (session, mut events) = Session::new(runtime.handle().clone(), store.shared(), paths::local_user());
+
+    let mut app = App::new(catalog.scenarios, session, config());
+    if let Some(id) = chosen {
+        app.open_scenario(&id)?;
+    }
+    driver::terminal::run(&mut app, &mut events).context("the terminal failed")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Files that did not load are skipped with a warning before the TUI starts.
+fn report_problems(catalog: &ScenarioCatalog) {
+    for problem in &catalog.problems {
+        eprintln!("warning: skipped: {problem}");
+        tracing::warn!(%problem, "scenario skipped");
+    }
+}
+
+/// The id of the scenario to open directly, if any.
+fn choose(args: &RunArgs, catalog: &mut ScenarioCatalog) -> anyhow::Result<Option<String>> {
+    let Some(wanted) = &args.scenario else {
+        return Ok(only_one(&catalog.scenarios));
+    };
+    let path = Path::new(wanted);
+    if path.is_file() {
+        let loaded = lab_scenario::load_file(path).map_err(|problems| {
+            let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("{wanted} is not a valid scenario:\n{}", lines.join("\n"))
+        })?;
+        let id = loaded.scenario.id.clone();
+        catalog.insert(loaded);
+        return Ok(Some(id));
+    }
+    if catalog.get(wanted).is_none() {
+        let known: Vec<&str> = catalog.scenarios.iter().map(|s| s.scenario.id.as_str()).collect();
+        bail!("no scenario `{wanted}`; known scenarios: {}", known.join(", "));
+    }
+    Ok(Some(wanted.clone()))
+}
+
+fn only_one(scenarios: &[LoadedScenario]) -> Option<String> {
+    match scenarios {
+        [only] => Some(only.scenario.id.clone()),
+        _ => None,
+    }
+}
+
+fn config() -> AppConfig {
+    let (width, height) = crossterm::terminal::size().unwrap_or((80, 24));
+    AppConfig { user: paths::local_user(), theme: Theme::from_env(), size: Size::new(width, height) }
+}
