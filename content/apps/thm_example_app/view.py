@@ -4,6 +4,9 @@ A single Flask page that proves the container is running: the student
 publishes port 5000, opens the page, and reads the flag from it.
 """
 
+import signal
+import sys
+
 from flask import Flask
 
 app = Flask(__name__)
@@ -29,4 +32,6 @@ def index():
 
 
 if __name__ == "__main__":
+    # Stop promptly on `docker stop` instead of being killed after a delay.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app.run(host="0.0.0.0", port=5000)

@@ -1,0 +1,67 @@
+//! With `DOCKER_HOST` pointing at a socket nobody listens on, the engine
+//! reports itself unavailable with a remedy, and the lab shell's `docker`
+//! says what the real CLI says.
+//!
+//! Setting an environment variable in a running test is unsafe in this
+//! edition, so the outer test runs the inner one in a child process of this
+//! test binary with `DOCKER_HOST` set.
+
+mod common;
+
+use std::sync::Arc;
+
+use lab_docker::{
+    ContainerLimits, DockerCommand, DockerEngine, DockerSession, ENGINE_REMEDY, ImageCatalog,
+};
+use lab_engine_api::EngineState;
+
+const MARKER: &str = "LAB_DOCKER_DEAD_SOCKET_TEST";
+
+#[test]
+fn a_dead_socket_is_reported_with_a_remedy() {
+    let dir = tempfile::tempdir().unwrap();
+    let address = format!("unix://{}", dir.path().join("dead.sock").display());
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "dead_socket_inner", "--ignored", "--nocapture"])
+        .env("DOCKER_HOST", &address)
+        .env(MARKER, "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("1 passed"), "{text}");
+}
+
+#[tokio::test]
+#[ignore = "run by a_dead_socket_is_reported_with_a_remedy in a child process"]
+async fn dead_socket_inner() {
+    if std::env::var(MARKER).is_err() {
+        eprintln!("SKIPPED: only meaningful inside a_dead_socket_is_reported_with_a_remedy");
+        return;
+    }
+    let address = std::env::var("DOCKER_HOST").unwrap();
+    let engine = Arc::new(DockerEngine::new());
+
+    let status = engine.status().await;
+
+    let EngineState::Unavailable { reason, remedy } = &status.state else {
+        panic!("expected unavailable, got {status:?}");
+    };
+    assert_eq!(remedy, ENGINE_REMEDY);
+    assert!(reason.contains(&address), "{reason}");
+    let catalog = Arc::new(ImageCatalog::embedded());
+    let session = DockerSession::new(
+        "down",
+        engine,
+        catalog,
+        common::ports(),
+        ContainerLimits::default(),
+    )
+    .unwrap();
+    let ran = common::run(&DockerCommand::new(Arc::new(session)), "ps").await;
+    assert_eq!(ran.status, 1);
+    let expected =
+        format!("Cannot connect to the Docker daemon at {address}. Is the docker daemon running?");
+    assert!(ran.stderr.starts_with(&expected), "{}", ran.stderr);
+}
