@@ -7,8 +7,6 @@
 //! refused: scenarios do not need them, and refusing aliases rules out
 //! exponential expansion.
 
-use std::collections::HashMap;
-
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span, Tag};
 
 use crate::diagnostic::Position;
@@ -384,17 +382,6 @@ pub fn get<'a>(entries: &'a [(Node, Node)], key: &str) -> Option<&'a Node> {
         .iter()
         .find(|(k, _)| k.as_scalar() == Some(key))
         .map(|(_, v)| v)
-}
-
-/// Counts mapping keys, for reporting.
-pub fn key_counts(entries: &[(Node, Node)]) -> HashMap<&str, usize> {
-    let mut counts = HashMap::new();
-    for (key, _) in entries {
-        if let Some(text) = key.as_scalar() {
-            *counts.entry(text).or_insert(0) += 1;
-        }
-    }
-    counts
 }
 
 #[cfg(test)]
