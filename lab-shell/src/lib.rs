@@ -21,14 +21,19 @@
 
 pub mod builtins;
 pub mod complete;
+pub mod editor;
 pub mod filters;
 pub mod history;
+pub mod keys;
+pub mod pane;
 pub mod parse;
 pub mod registry;
 pub mod scratch;
 pub mod script;
 pub mod shell;
+pub mod terminal;
 
+pub use pane::{PaneUpdate, ShellPane};
 pub use registry::CommandRegistry;
 pub use script::run_script;
 pub use shell::{CommandRecorder, ConsoleInput, Foreground, Shell, ShellConfig, TerminalOutput};
