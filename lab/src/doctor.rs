@@ -65,7 +65,10 @@ pub fn format_report(report: &DoctorReport) -> String {
     let mut out = String::new();
     out.push_str(&format!("data directory: {}\n", report.data_dir.display()));
     match &report.progress_store {
-        Ok(path) => out.push_str(&format!("  ok       progress database {}\n", path.display())),
+        Ok(path) => out.push_str(&format!(
+            "  ok       progress database {}\n",
+            path.display()
+        )),
         Err(error) => out.push_str(&format!(
             "  PROBLEM  progress database: {error}\n           fix: make the data directory \
              writable, or choose another with --data-dir or LAB_DATA_DIR\n"

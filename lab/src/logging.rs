@@ -14,7 +14,10 @@ pub const LOG_FILE: &str = "lab.log";
 /// logging stays off rather than writing over the TUI.
 pub fn init(data_dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(data_dir)?;
-    let file = OpenOptions::new().create(true).append(true).open(data_dir.join(LOG_FILE))?;
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data_dir.join(LOG_FILE))?;
     let filter = EnvFilter::try_from_env("LAB_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     // A second init (tests) keeps the first subscriber; that is fine.
     let _ = tracing_subscriber::fmt()

@@ -28,7 +28,10 @@ pub enum SessionEvent {
     /// A live question could not be judged: no engine, or it failed.
     LiveUnavailable { question: String, message: String },
     /// The checks of a task were evaluated, in the order the task lists them.
-    ChecksEvaluated { task: String, outcomes: Vec<CheckOutcome> },
+    ChecksEvaluated {
+        task: String,
+        outcomes: Vec<CheckOutcome>,
+    },
     /// An engine came up, went away or changed state.
     Engine(EngineStatus),
     /// Recording progress failed; shown in the status line.
@@ -69,7 +72,9 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("user", &self.user).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
     }
 }
 
@@ -83,7 +88,16 @@ impl Session {
     ) -> (Session, mpsc::UnboundedReceiver<SessionEvent>) {
         let (events, receiver) = mpsc::unbounded_channel();
         let probes = Arc::new(RwLock::new(BTreeMap::new()));
-        (Session { runtime, events, probes, store, user: user.into() }, receiver)
+        (
+            Session {
+                runtime,
+                events,
+                probes,
+                store,
+                user: user.into(),
+            },
+            receiver,
+        )
     }
 
     pub fn user(&self) -> &str {
@@ -145,7 +159,10 @@ impl Session {
     }
 
     fn probe(&self, engine: EngineKind) -> Option<Arc<dyn Probe>> {
-        self.probes.read().ok().and_then(|probes| probes.get(&engine).cloned())
+        self.probes
+            .read()
+            .ok()
+            .and_then(|probes| probes.get(&engine).cloned())
     }
 
     async fn judge_live_now(&self, request: LiveRequest) -> SessionEvent {
@@ -166,7 +183,9 @@ impl Session {
         let verdict = verdict_of(&request, request.rule.judge(&request.answer, Some(&values)));
         match self.record_live(&request, &verdict) {
             Ok(()) => SessionEvent::LiveJudged(verdict),
-            Err(error) => SessionEvent::StoreFailed { message: error.to_string() },
+            Err(error) => SessionEvent::StoreFailed {
+                message: error.to_string(),
+            },
         }
     }
 
@@ -216,9 +235,9 @@ impl Session {
             Ok(history) => history,
             Err(error) => return CheckOutcome::fail(error.to_string()),
         };
-        let found = history
-            .iter()
-            .find(|command| regex.is_match(&command.line) && (!succeeded || command.exit_status == 0));
+        let found = history.iter().find(|command| {
+            regex.is_match(&command.line) && (!succeeded || command.exit_status == 0)
+        });
         match found {
             Some(command) => CheckOutcome::pass(format!("you ran `{}`", command.line)),
             None => CheckOutcome::fail("no matching command run yet"),

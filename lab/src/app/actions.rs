@@ -6,14 +6,16 @@ use std::time::SystemTime;
 
 use lab_scenario::{AnswerRule, Judgement};
 
-use super::run::{Feedback, ScenarioRun};
+use super::run::{Feedback, TaskMark};
 use super::{App, Flow, Screen};
 use crate::session::{LiveRequest, LiveVerdict, SessionEvent};
 use crate::store::{Attempt, HintScope, StoreError, lock};
 
 /// Opens the scenario selected in the picker.
 pub fn pick(app: &mut App) -> Flow {
-    let Screen::Picker { selected } = app.screen else { return Flow::Continue };
+    let Screen::Picker { selected } = app.screen else {
+        return Flow::Continue;
+    };
     let Some(id) = app.scenarios.get(selected).map(|s| s.scenario.id.clone()) else {
         return Flow::Continue;
     };
@@ -33,16 +35,24 @@ pub fn submit(app: &mut App) {
     let (Some(task), Some(question)) = (run.viewed_task(), run.selected_question()) else {
         return;
     };
-    let Some(state) = run.state_of(question) else { return };
+    let Some(state) = run.state_of(question) else {
+        return;
+    };
     let answer = state.input.trim().to_owned();
     if answer.is_empty() || !state.is_open() {
         return;
     }
-    let (task_id, question_id, rule) = (task.id.clone(), question.id.clone(), question.answer.clone());
+    let (task_id, question_id, rule) = (
+        task.id.clone(),
+        question.id.clone(),
+        question.answer.clone(),
+    );
     match rule.judge(&answer, None) {
         Judgement::NeedsLive => ask_engine(app, task_id, question_id, rule, answer),
         Judgement::Correct => record_typed(app, &task_id, &question_id, answer, None),
-        Judgement::Wrong { reason } => record_typed(app, &task_id, &question_id, answer, Some(reason)),
+        Judgement::Wrong { reason } => {
+            record_typed(app, &task_id, &question_id, answer, Some(reason))
+        }
     }
 }
 
@@ -99,12 +109,21 @@ fn attempt_of(app: &App, task: &str, verdict: &LiveVerdict) -> Attempt {
 
 /// Sends a live question to its engine, or says which engine is missing.
 fn ask_engine(app: &mut App, task: String, question: String, rule: AnswerRule, answer: String) {
-    let AnswerRule::Live(spec) = &rule else { return };
+    let AnswerRule::Live(spec) = &rule else {
+        return;
+    };
     let engine = spec.engine();
     let feedback = if app.session.has_probe(engine) {
         let points = question_points(app, &question);
         let scenario = app.run().map(|r| r.id().to_owned()).unwrap_or_default();
-        let request = LiveRequest { scenario, task, question: question.clone(), rule, answer, points };
+        let request = LiveRequest {
+            scenario,
+            task,
+            question: question.clone(),
+            rule,
+            answer,
+            points,
+        };
         app.session.judge_live(request);
         Feedback::Checking
     } else {
@@ -117,11 +136,19 @@ fn ask_engine(app: &mut App, task: String, question: String, rule: AnswerRule, a
 /// complete.
 fn show_verdict(app: &mut App, verdict: LiveVerdict) {
     let feedback = if verdict.correct {
-        Feedback::Correct { points: verdict.points }
+        Feedback::Correct {
+            points: verdict.points,
+        }
     } else {
-        Feedback::Wrong { answer: verdict.answer.clone(), reason: verdict.reason.clone() }
+        Feedback::Wrong {
+            answer: verdict.answer.clone(),
+            reason: verdict.reason.clone(),
+        }
     };
-    if let Some(state) = app.run_mut().and_then(|run| run.questions.get_mut(&verdict.question)) {
+    if let Some(state) = app
+        .run_mut()
+        .and_then(|run| run.questions.get_mut(&verdict.question))
+    {
         if verdict.correct {
             state.accepted = Some((verdict.answer.clone(), verdict.points));
             state.input = verdict.answer.clone();
@@ -136,7 +163,10 @@ fn show_verdict(app: &mut App, verdict: LiveVerdict) {
 }
 
 fn set_feedback(app: &mut App, question: &str, feedback: Feedback) {
-    if let Some(state) = app.run_mut().and_then(|run| run.questions.get_mut(question)) {
+    if let Some(state) = app
+        .run_mut()
+        .and_then(|run| run.questions.get_mut(question))
+    {
         state.feedback = Some(feedback);
     }
 }
@@ -147,22 +177,34 @@ fn select_next_open(app: &mut App) {
     }
 }
 
-/// Records every complete task as done, then shows the next task when the
-/// one in view was finished.
+/// Records every open task whose questions are answered and checks passed
+/// as done. Reading tasks are finished with Enter instead.
 fn complete_finished_tasks(app: &mut App) {
     let Some(run) = app.run() else { return };
-    let finished: Vec<(usize, String)> = (0..run.tasks.len())
-        .filter(|index| !run.tasks[*index].done && run.is_complete(*index))
-        .filter_map(|index| run.task(index).map(|task| (index, task.id.clone())))
+    let finished: Vec<usize> = (0..run.tasks.len())
+        .filter(|index| run.can_view(*index) && !run.is_reading_only(*index))
+        .filter(|index| run.mark(*index) != TaskMark::Done && run.is_complete(*index))
         .collect();
-    for (index, task) in finished {
-        let scenario = app.run().map(|r| r.id().to_owned()).unwrap_or_default();
-        let user = app.user.clone();
-        if let Err(error) = with_store(app, |store| store.record_task_done(&user, &scenario, &task)) {
-            return store_failed(app, &error);
+    for index in finished {
+        if !complete_task(app, index) {
+            return;
         }
-        mark_done(app, index);
     }
+}
+
+/// Records the task as done, then shows it; false when the store failed.
+fn complete_task(app: &mut App, index: usize) -> bool {
+    let Some(run) = app.run() else { return false };
+    let Some(task) = run.task(index).map(|task| task.id.clone()) else {
+        return false;
+    };
+    let (user, scenario) = (app.user.clone(), run.id().to_owned());
+    if let Err(error) = with_store(app, |store| store.record_task_done(&user, &scenario, &task)) {
+        store_failed(app, &error);
+        return false;
+    }
+    mark_done(app, index);
+    true
 }
 
 fn mark_done(app: &mut App, index: usize) {
@@ -186,7 +228,9 @@ pub fn reveal_hint(app: &mut App) {
     };
     let scope = owned_scope(scope);
     let (user, scenario) = (app.user.clone(), run.id().to_owned());
-    let result = with_store(app, |store| store.record_hints(&user, &scenario, scope.borrowed(), shown));
+    let result = with_store(app, |store| {
+        store.record_hints(&user, &scenario, scope.borrowed(), shown)
+    });
     if let Err(error) = result {
         return store_failed(app, &error);
     }
@@ -235,7 +279,9 @@ fn apply_hint(app: &mut App, scope: &OwnedScope, shown: u32) {
 pub fn view_task(app: &mut App, step: i32) {
     let Some(run) = app.run_mut() else { return };
     let target = i64::try_from(run.viewed).unwrap_or(0) + i64::from(step);
-    let Ok(target) = usize::try_from(target) else { return };
+    let Ok(target) = usize::try_from(target) else {
+        return;
+    };
     if target == run.viewed || !run.can_view(target) {
         return;
     }
@@ -256,9 +302,9 @@ pub fn select_question(app: &mut App, step: i32) {
 /// Enter outside an answer box: finishes a reading-only task, or submits.
 pub fn enter(app: &mut App) {
     let Some(run) = app.run() else { return };
-    let reading_only = run.viewed_task().is_some_and(|t| t.questions.is_empty() && t.checks.is_empty());
-    if reading_only && run.current() == Some(run.viewed) {
-        complete_finished_tasks(app);
+    let viewed = run.viewed;
+    if run.is_reading_only(viewed) && run.current() == Some(viewed) {
+        complete_task(app, viewed);
     }
 }
 
@@ -271,20 +317,33 @@ pub fn run_checks(app: &mut App) {
 
 fn request_checks(app: &mut App, index: usize) {
     let Some(run) = app.run_mut() else { return };
-    let Some(task) = run.loaded.scenario.tasks.get(index) else { return };
-    let Some(state) = run.tasks.get_mut(index) else { return };
+    let Some(task) = run.loaded.scenario.tasks.get(index) else {
+        return;
+    };
+    let Some(state) = run.tasks.get_mut(index) else {
+        return;
+    };
     if task.checks.is_empty() || state.checks_pending || state.done {
         return;
     }
     state.checks_pending = true;
-    let (scenario, task_id, checks) = (run.loaded.scenario.id.clone(), task.id.clone(), task.checks.clone());
+    let (scenario, task_id, checks) = (
+        run.loaded.scenario.id.clone(),
+        task.id.clone(),
+        task.checks.clone(),
+    );
     app.session.evaluate_checks(&scenario, &task_id, checks);
 }
 
-/// The current task's checks run again on each tick until they pass.
+/// The checks of every open, unfinished task run again on each tick until
+/// they pass.
 pub fn rerun_unfinished_checks(app: &mut App) {
-    if let Some(current) = app.run().and_then(ScenarioRun::current) {
-        request_checks(app, current);
+    let Some(run) = app.run() else { return };
+    let open: Vec<usize> = (0..run.tasks.len())
+        .filter(|index| matches!(run.mark(*index), TaskMark::Current | TaskMark::ChecksOpen))
+        .collect();
+    for index in open {
+        request_checks(app, index);
     }
 }
 
@@ -322,8 +381,12 @@ pub fn session_event(app: &mut App, event: SessionEvent) {
 
 fn checks_evaluated(app: &mut App, task: &str, outcomes: Vec<lab_engine_api::CheckOutcome>) {
     let Some(run) = app.run_mut() else { return };
-    let Some(index) = run.loaded.scenario.tasks.iter().position(|t| t.id == task) else { return };
-    let Some(state) = run.tasks.get_mut(index) else { return };
+    let Some(index) = run.loaded.scenario.tasks.iter().position(|t| t.id == task) else {
+        return;
+    };
+    let Some(state) = run.tasks.get_mut(index) else {
+        return;
+    };
     state.checks_pending = false;
     state.checks = outcomes.into_iter().map(Some).collect();
     complete_finished_tasks(app);

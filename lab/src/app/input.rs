@@ -3,7 +3,9 @@
 //! has focus, the answer box when one is being typed in, then the keys of
 //! the screen and focused pane.
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+use crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
+};
 use ratatui::layout::Size;
 
 use super::layout::Areas;
@@ -49,11 +51,18 @@ fn key_event(app: &mut App, key: KeyEvent) -> Flow {
 }
 
 fn closes_help(key: KeyEvent) -> bool {
-    matches!(key.code, KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::F(1) | KeyCode::Enter)
+    matches!(
+        key.code,
+        KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::F(1) | KeyCode::Enter
+    )
 }
 
 fn quit_if_ctrl_c(key: KeyEvent) -> Flow {
-    if is_ctrl_c(key) { Flow::Quit } else { Flow::Continue }
+    if is_ctrl_c(key) {
+        Flow::Quit
+    } else {
+        Flow::Continue
+    }
 }
 
 fn is_ctrl_c(key: KeyEvent) -> bool {
@@ -73,7 +82,9 @@ fn global_key(app: &mut App, key: KeyEvent) -> Option<Flow> {
 
 fn picker_key(app: &mut App, key: KeyEvent) -> Flow {
     let count = app.scenarios.len();
-    let Screen::Picker { selected } = &mut app.screen else { return Flow::Continue };
+    let Screen::Picker { selected } = &mut app.screen else {
+        return Flow::Continue;
+    };
     match key.code {
         KeyCode::Up => *selected = selected.saturating_sub(1),
         KeyCode::Down => *selected = (*selected + 1).min(count.saturating_sub(1)),
@@ -243,12 +254,16 @@ fn scroll_questions(app: &mut App, delta: i32) {
 }
 
 fn shifted(value: u16, delta: i32, max: u16) -> u16 {
-    let moved = i32::from(value).saturating_add(delta).clamp(0, i32::from(max));
+    let moved = i32::from(value)
+        .saturating_add(delta)
+        .clamp(0, i32::from(max));
     u16::try_from(moved).unwrap_or(max)
 }
 
 fn page_height(app: &App) -> u16 {
     let areas = Areas::compute(app.size, app.focus);
     let area = areas.of(app.focus).or(areas.lesson);
-    area.map_or(PAGE_FALLBACK, |a| super::layout::inner(a).height.saturating_sub(1).max(1))
+    area.map_or(PAGE_FALLBACK, |a| {
+        super::layout::inner(a).height.saturating_sub(1).max(1)
+    })
 }

@@ -15,7 +15,10 @@ use super::theme::Theme;
 /// Renders `markdown` with the styles of `theme`.
 pub fn render(markdown: &str, theme: Theme) -> Text<'static> {
     let mut writer = Writer::new(theme);
-    for event in Parser::new_ext(markdown, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH) {
+    for event in Parser::new_ext(
+        markdown,
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
+    ) {
         writer.event(event);
     }
     writer.finish()
@@ -69,9 +72,12 @@ impl Writer {
             Event::HardBreak => self.flush(),
             Event::Rule => {
                 self.blank();
-                self.lines.push(Line::styled("─".repeat(40), self.theme.muted()));
+                self.lines
+                    .push(Line::styled("─".repeat(40), self.theme.muted()));
             }
-            Event::TaskListMarker(done) => self.inline(if done { "[x] " } else { "[ ] " }.into(), Style::new()),
+            Event::TaskListMarker(done) => {
+                self.inline(if done { "[x] " } else { "[ ] " }.into(), Style::new())
+            }
             _ => {}
         }
     }
@@ -152,7 +158,12 @@ impl Writer {
     fn code_lines(&mut self, text: &str) {
         for line in text.lines() {
             let span = Span::styled(format!("    {line}"), self.theme.code());
-            self.lines.push(Line::from(self.prefix_spans().into_iter().chain([span]).collect::<Vec<_>>()));
+            self.lines.push(Line::from(
+                self.prefix_spans()
+                    .into_iter()
+                    .chain([span])
+                    .collect::<Vec<_>>(),
+            ));
         }
     }
 
@@ -190,7 +201,8 @@ impl Writer {
             _ => "• ".to_owned(),
         };
         self.spans = self.prefix_spans();
-        self.spans.push(Span::raw(format!("{}{marker}", "  ".repeat(depth))));
+        self.spans
+            .push(Span::raw(format!("{}{marker}", "  ".repeat(depth))));
     }
 
     fn end_link(&mut self) {
@@ -222,15 +234,23 @@ impl Writer {
     }
 
     fn end_table(&mut self) {
-        let Some(table) = self.table.take() else { return };
+        let Some(table) = self.table.take() else {
+            return;
+        };
         self.blank();
         let widths = column_widths(&table.rows);
         for (index, row) in table.rows.iter().enumerate() {
-            let style = if index < table.header_rows { self.theme.heading() } else { Style::new() };
-            self.lines.push(Line::styled(table_row(row, &widths), style));
+            let style = if index < table.header_rows {
+                self.theme.heading()
+            } else {
+                Style::new()
+            };
+            self.lines
+                .push(Line::styled(table_row(row, &widths), style));
             if index + 1 == table.header_rows {
                 let rule: Vec<String> = widths.iter().map(|w| "─".repeat(*w)).collect();
-                self.lines.push(Line::styled(rule.join("─┼─"), self.theme.muted()));
+                self.lines
+                    .push(Line::styled(rule.join("─┼─"), self.theme.muted()));
             }
         }
     }
@@ -239,7 +259,10 @@ impl Writer {
         if self.quote_depth == 0 {
             return Vec::new();
         }
-        vec![Span::styled("│ ".repeat(self.quote_depth), self.theme.muted())]
+        vec![Span::styled(
+            "│ ".repeat(self.quote_depth),
+            self.theme.muted(),
+        )]
     }
 
     fn push_style(&mut self, style: Style) {
@@ -290,7 +313,13 @@ impl Writer {
 fn column_widths(rows: &[Vec<String>]) -> Vec<usize> {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     (0..columns)
-        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect()
 }
 
@@ -308,7 +337,11 @@ mod tests {
     use super::*;
 
     fn plain(markdown: &str) -> Vec<String> {
-        render(markdown, Theme::plain()).lines.iter().map(|l| l.to_string()).collect()
+        render(markdown, Theme::plain())
+            .lines
+            .iter()
+            .map(|l| l.to_string())
+            .collect()
     }
 
     #[test]
@@ -318,7 +351,9 @@ mod tests {
              - one\n- two\n  1. nested\n\n```\nrun me\n```\n",
         );
         assert_eq!(lines[0], "Title");
-        assert!(lines.contains(&"Some text with code and a link <https://example.org>.".to_owned()));
+        assert!(
+            lines.contains(&"Some text with code and a link <https://example.org>.".to_owned())
+        );
         assert!(lines.contains(&"• one".to_owned()));
         assert!(lines.contains(&"  1. nested".to_owned()));
         assert!(lines.contains(&"    run me".to_owned()));
@@ -326,7 +361,8 @@ mod tests {
 
     #[test]
     fn tables_are_aligned_columns() {
-        let lines = plain("| Kind | Runs on |\n|---|---|\n| Type 1 | hardware |\n| Type 2 | an OS |\n");
+        let lines =
+            plain("| Kind | Runs on |\n|---|---|\n| Type 1 | hardware |\n| Type 2 | an OS |\n");
         assert_eq!(lines[0], "Kind   │ Runs on");
         assert_eq!(lines[2], "Type 1 │ hardware");
         assert_eq!(lines[3], "Type 2 │ an OS");
@@ -334,7 +370,14 @@ mod tests {
 
     #[test]
     fn unbalanced_markup_does_not_panic() {
-        for text in ["**", "> > > x", "|a|\n|-|\n|b|c|d|", "1. \n   ```\n", "[x](", "<div>"] {
+        for text in [
+            "**",
+            "> > > x",
+            "|a|\n|-|\n|b|c|d|",
+            "1. \n   ```\n",
+            "[x](",
+            "<div>",
+        ] {
             let _ = render(text, Theme::from_env());
         }
     }

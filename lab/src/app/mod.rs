@@ -59,7 +59,9 @@ pub enum Flow {
     Continue,
     /// A scenario was opened: the driver may start its engines now and
     /// attach their probes and the lab shell pane.
-    ScenarioStarted { scenario: String },
+    ScenarioStarted {
+        scenario: String,
+    },
     /// The learner quit; progress is already saved.
     Quit,
 }
@@ -74,7 +76,12 @@ pub enum Focus {
 }
 
 impl Focus {
-    pub const ORDER: [Focus; 4] = [Focus::Tasks, Focus::Lesson, Focus::Questions, Focus::Terminal];
+    pub const ORDER: [Focus; 4] = [
+        Focus::Tasks,
+        Focus::Lesson,
+        Focus::Questions,
+        Focus::Terminal,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -88,7 +95,11 @@ impl Focus {
     fn step(self, forward: bool) -> Focus {
         let at = Focus::ORDER.iter().position(|f| *f == self).unwrap_or(0);
         let len = Focus::ORDER.len();
-        let next = if forward { (at + 1) % len } else { (at + len - 1) % len };
+        let next = if forward {
+            (at + 1) % len
+        } else {
+            (at + len - 1) % len
+        };
         Focus::ORDER[next]
     }
 }
@@ -193,7 +204,9 @@ impl App {
         self.focus = Focus::Lesson;
         self.lesson_scroll = 0;
         actions::after_task_change(self);
-        Ok(Flow::ScenarioStarted { scenario: id.to_owned() })
+        Ok(Flow::ScenarioStarted {
+            scenario: id.to_owned(),
+        })
     }
 
     /// Plugs in the lab shell's pane; it takes the terminal area at once.
@@ -265,7 +278,9 @@ impl App {
 
     /// Tells the pane its size after a resize or a layout change.
     fn resize_pane(&mut self) {
-        let Some(area) = self.pane_inner_size() else { return };
+        let Some(area) = self.pane_inner_size() else {
+            return;
+        };
         if let Some(pane) = self.pane.as_mut() {
             pane.resize(area.width, area.height);
         }

@@ -12,9 +12,17 @@ use lab_scenario::{LoadedScenario, Question, Task};
 use crate::store::{HintScope, ScenarioProgress};
 
 /// How a task appears in the task list.
+///
+/// Tasks open in order: the next one opens once every question of this one
+/// is answered (a task without questions: once it is done). A task is done
+/// when its hands-on checks pass too, so a learner whose lab lacks an engine
+/// can still read on while the checks wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskMark {
     Done,
+    /// Questions answered, hands-on checks not passing yet.
+    ChecksOpen,
+    /// The first task whose questions are not all answered.
     Current,
     Locked,
 }
@@ -22,8 +30,13 @@ pub enum TaskMark {
 /// The last thing said about an answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Feedback {
-    Correct { points: u32 },
-    Wrong { answer: String, reason: Option<String> },
+    Correct {
+        points: u32,
+    },
+    Wrong {
+        answer: String,
+        reason: Option<String>,
+    },
     /// Sent to an engine; the verdict has not arrived yet.
     Checking,
     /// Could not be judged now (no engine); nothing was recorded.
@@ -74,7 +87,10 @@ impl QuestionState {
     }
 
     fn byte_at(&self, chars: usize) -> usize {
-        self.input.char_indices().nth(chars).map_or(self.input.len(), |(at, _)| at)
+        self.input
+            .char_indices()
+            .nth(chars)
+            .map_or(self.input.len(), |(at, _)| at)
     }
 }
 
@@ -103,7 +119,12 @@ pub struct ScenarioRun {
 impl ScenarioRun {
     /// The scenario with the recorded progress applied.
     pub fn resume(loaded: LoadedScenario, progress: &ScenarioProgress) -> Self {
-        let tasks = loaded.scenario.tasks.iter().map(|task| task_state(task, progress)).collect();
+        let tasks = loaded
+            .scenario
+            .tasks
+            .iter()
+            .map(|task| task_state(task, progress))
+            .collect();
         let questions = loaded
             .scenario
             .tasks
@@ -111,7 +132,13 @@ impl ScenarioRun {
             .flat_map(|task| &task.questions)
             .map(|question| (question.id.clone(), question_state(question, progress)))
             .collect();
-        let mut run = ScenarioRun { loaded, tasks, questions, viewed: 0, selected: 0 };
+        let mut run = ScenarioRun {
+            loaded,
+            tasks,
+            questions,
+            viewed: 0,
+            selected: 0,
+        };
         run.viewed = run.resume_position(progress.position.as_deref());
         run.selected = run.first_open_question();
         run
@@ -129,16 +156,48 @@ impl ScenarioRun {
         self.task(self.viewed)
     }
 
-    /// The first unfinished task; `None` when the scenario is complete.
+    /// The first task that keeps later ones locked; `None` when every task
+    /// is open.
     pub fn current(&self) -> Option<usize> {
-        self.tasks.iter().position(|task| !task.done)
+        (0..self.tasks.len()).find(|index| !self.opens_next(*index))
+    }
+
+    /// True when every task is done, checks included.
+    pub fn is_finished(&self) -> bool {
+        self.tasks.iter().all(|task| task.done)
+    }
+
+    /// Whether the task at `index` lets the next one open.
+    fn opens_next(&self, index: usize) -> bool {
+        let (Some(task), Some(state)) = (self.task(index), self.tasks.get(index)) else {
+            return false;
+        };
+        state.done || (!task.questions.is_empty() && self.all_answered(task))
+    }
+
+    fn all_answered(&self, task: &Task) -> bool {
+        task.questions.iter().all(|q| {
+            self.questions
+                .get(&q.id)
+                .is_some_and(|s| s.accepted.is_some())
+        })
+    }
+
+    /// A task with nothing to answer or check: done when the learner
+    /// presses Enter.
+    pub fn is_reading_only(&self, index: usize) -> bool {
+        self.task(index)
+            .is_some_and(|t| t.questions.is_empty() && t.checks.is_empty())
     }
 
     pub fn mark(&self, index: usize) -> TaskMark {
-        match (self.tasks.get(index).is_some_and(|t| t.done), self.current()) {
-            (true, _) => TaskMark::Done,
-            (false, Some(current)) if current == index => TaskMark::Current,
-            _ => TaskMark::Locked,
+        let done = self.tasks.get(index).is_some_and(|t| t.done);
+        let frontier = self.current().unwrap_or(self.tasks.len());
+        match index.cmp(&frontier) {
+            _ if done => TaskMark::Done,
+            std::cmp::Ordering::Less => TaskMark::ChecksOpen,
+            std::cmp::Ordering::Equal => TaskMark::Current,
+            std::cmp::Ordering::Greater => TaskMark::Locked,
         }
     }
 
@@ -148,7 +207,8 @@ impl ScenarioRun {
     }
 
     pub fn selected_question(&self) -> Option<&Question> {
-        self.viewed_task().and_then(|task| task.questions.get(self.selected))
+        self.viewed_task()
+            .and_then(|task| task.questions.get(self.selected))
     }
 
     pub fn selected_state_mut(&mut self) -> Option<&mut QuestionState> {
@@ -161,11 +221,21 @@ impl ScenarioRun {
     }
 
     pub fn points(&self) -> u32 {
-        self.questions.values().filter_map(|q| q.accepted.as_ref()).map(|(_, p)| *p).sum()
+        self.questions
+            .values()
+            .filter_map(|q| q.accepted.as_ref())
+            .map(|(_, p)| *p)
+            .sum()
     }
 
     pub fn total_points(&self) -> u32 {
-        self.loaded.scenario.tasks.iter().flat_map(|t| &t.questions).map(|q| q.points).sum()
+        self.loaded
+            .scenario
+            .tasks
+            .iter()
+            .flat_map(|t| &t.questions)
+            .map(|q| q.points)
+            .sum()
     }
 
     pub fn tasks_done(&self) -> usize {
@@ -178,21 +248,27 @@ impl ScenarioRun {
         let (Some(task), Some(state)) = (self.task(index), self.tasks.get(index)) else {
             return false;
         };
-        let answered = task
-            .questions
-            .iter()
-            .all(|q| self.questions.get(&q.id).is_some_and(|s| s.accepted.is_some()));
+        let answered = self.all_answered(task);
         let checked = state.checks.len() == task.checks.len()
-            && state.checks.iter().all(|c| c.as_ref().is_some_and(|c| c.passed));
+            && state
+                .checks
+                .iter()
+                .all(|c| c.as_ref().is_some_and(|c| c.passed));
         answered && checked
     }
 
     /// The first unanswered question of the viewed task, or the first.
     pub fn first_open_question(&self) -> usize {
-        let Some(task) = self.viewed_task() else { return 0 };
+        let Some(task) = self.viewed_task() else {
+            return 0;
+        };
         task.questions
             .iter()
-            .position(|q| self.questions.get(&q.id).is_some_and(|s| s.accepted.is_none()))
+            .position(|q| {
+                self.questions
+                    .get(&q.id)
+                    .is_some_and(|s| s.accepted.is_none())
+            })
             .unwrap_or(0)
     }
 
@@ -212,9 +288,17 @@ impl ScenarioRun {
 
     fn resume_position(&self, position: Option<&str>) -> usize {
         let recorded = position
-            .and_then(|id| self.loaded.scenario.tasks.iter().position(|task| task.id == id))
+            .and_then(|id| {
+                self.loaded
+                    .scenario
+                    .tasks
+                    .iter()
+                    .position(|task| task.id == id)
+            })
             .filter(|index| self.can_view(*index));
-        recorded.or(self.current()).unwrap_or(self.tasks.len().saturating_sub(1))
+        recorded
+            .or(self.current())
+            .unwrap_or(self.tasks.len().saturating_sub(1))
     }
 }
 
@@ -228,14 +312,23 @@ fn task_state(task: &Task, progress: &ScenarioProgress) -> TaskState {
         done: progress.tasks_done.contains(&task.id),
         checks: vec![None; task.checks.len()],
         checks_pending: false,
-        hints_shown: progress.hints.get(&HintScope::Task(&task.id).key()).copied().unwrap_or(0),
+        hints_shown: progress
+            .hints
+            .get(&HintScope::Task(&task.id).key())
+            .copied()
+            .unwrap_or(0),
     }
 }
 
 fn question_state(question: &Question, progress: &ScenarioProgress) -> QuestionState {
     let accepted = progress.answered.get(&question.id).cloned();
-    let feedback = accepted.as_ref().map(|(_, points)| Feedback::Correct { points: *points });
-    let input = accepted.as_ref().map(|(answer, _)| answer.clone()).unwrap_or_default();
+    let feedback = accepted
+        .as_ref()
+        .map(|(_, points)| Feedback::Correct { points: *points });
+    let input = accepted
+        .as_ref()
+        .map(|(answer, _)| answer.clone())
+        .unwrap_or_default();
     let key = HintScope::Question(&question.id).key();
     QuestionState {
         cursor: input.chars().count(),

@@ -22,11 +22,16 @@ impl Theme {
     }
 
     fn colored(self, color: Color, fallback: Modifier) -> Style {
-        if self.color { Style::new().fg(color) } else { Style::new().add_modifier(fallback) }
+        if self.color {
+            Style::new().fg(color)
+        } else {
+            Style::new().add_modifier(fallback)
+        }
     }
 
     pub fn heading(self) -> Style {
-        self.colored(Color::Cyan, Modifier::empty()).add_modifier(Modifier::BOLD)
+        self.colored(Color::Cyan, Modifier::empty())
+            .add_modifier(Modifier::BOLD)
     }
 
     pub fn good(self) -> Style {
@@ -50,7 +55,8 @@ impl Theme {
     }
 
     pub fn link(self) -> Style {
-        self.colored(Color::Blue, Modifier::UNDERLINED).add_modifier(Modifier::UNDERLINED)
+        self.colored(Color::Blue, Modifier::UNDERLINED)
+            .add_modifier(Modifier::UNDERLINED)
     }
 
     pub fn selected(self) -> Style {

@@ -9,7 +9,11 @@ use crate::store::{DATABASE_FILE, ProgressStore};
 pub fn execute(data_dir: &Path, scenarios_dir: Option<&Path>) -> ExitCode {
     let report = report(data_dir, scenarios_dir);
     print!("{}", format_report(&report));
-    if report.all_ready() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if report.all_ready() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn report(data_dir: &Path, scenarios_dir: Option<&Path>) -> DoctorReport {

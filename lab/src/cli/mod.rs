@@ -77,7 +77,10 @@ impl Cli {
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         let data_dir = paths::data_dir(self.data_dir.clone());
         let scenarios_dir = scenarios_dir(self.scenarios.clone());
-        match self.command.unwrap_or(Command::Run(run::RunArgs::default())) {
+        match self
+            .command
+            .unwrap_or(Command::Run(run::RunArgs::default()))
+        {
             Command::Run(args) => run::execute(&args, &data_dir, scenarios_dir.as_deref()),
             Command::Validate(args) => Ok(validate::execute(&args, scenarios_dir.as_deref())),
             Command::Scenario(ScenarioCommand::Schema) => Ok(schema::execute()),

@@ -17,8 +17,10 @@ pub enum Format {
 }
 
 #[derive(Debug, Clone, clap::Args)]
-#[command(after_long_help = "Examples:\n  lab progress\n  lab progress --user ada --format json\n  \
-                             lab progress --scenario virtualization-and-containers --format csv")]
+#[command(
+    after_long_help = "Examples:\n  lab progress\n  lab progress --user ada --format json\n  \
+                             lab progress --scenario virtualization-and-containers --format csv"
+)]
 pub struct ProgressArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -33,7 +35,10 @@ pub struct ProgressArgs {
 pub fn execute(args: &ProgressArgs, data_dir: &Path) -> anyhow::Result<ExitCode> {
     let store = ProgressStore::open_in(data_dir)
         .with_context(|| format!("cannot open the progress store in {}", data_dir.display()))?;
-    let filter = ReportFilter { user: args.user.clone(), scenario: args.scenario.clone() };
+    let filter = ReportFilter {
+        user: args.user.clone(),
+        scenario: args.scenario.clone(),
+    };
     let rows = store.report(&filter)?;
     print!("{}", format_rows(&rows, args.format)?);
     Ok(ExitCode::SUCCESS)
@@ -79,14 +84,19 @@ fn table(rows: &[ProgressRow]) -> String {
     if rows.is_empty() {
         return "no progress recorded yet\n".to_owned();
     }
-    let all: Vec<[String; 10]> =
-        std::iter::once(HEADERS.map(str::to_owned)).chain(rows.iter().map(cells)).collect();
-    let widths: Vec<usize> =
-        (0..HEADERS.len()).map(|c| all.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let all: Vec<[String; 10]> = std::iter::once(HEADERS.map(str::to_owned))
+        .chain(rows.iter().map(cells))
+        .collect();
+    let widths: Vec<usize> = (0..HEADERS.len())
+        .map(|c| all.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
     let mut out = String::new();
     for row in &all {
-        let line: Vec<String> =
-            row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
@@ -134,7 +144,10 @@ mod tests {
     #[test]
     fn csv_quotes_awkward_names() {
         let text = format_rows(&[row("o'neil, \"jr\"")], Format::Csv).unwrap();
-        assert_eq!(text.lines().nth(1).unwrap(), "\"o'neil, \"\"jr\"\"\",s,3,2,4,2,1,0,5,7");
+        assert_eq!(
+            text.lines().nth(1).unwrap(),
+            "\"o'neil, \"\"jr\"\"\",s,3,2,4,2,1,0,5,7"
+        );
     }
 
     #[test]

@@ -13,8 +13,10 @@ use crate::store::ProgressStore;
 use crate::{driver, paths};
 
 #[derive(Debug, Clone, Default, clap::Args)]
-#[command(after_long_help = "Examples:\n  lab run\n  lab run virtualization-and-containers\n  \
-                             lab run ./drafts/my-scenario.yaml")]
+#[command(
+    after_long_help = "Examples:\n  lab run\n  lab run virtualization-and-containers\n  \
+                             lab run ./drafts/my-scenario.yaml"
+)]
 pub struct RunArgs {
     /// A scenario id, or the path of a scenario file. Without it, the lab
     /// opens the only scenario there is, or shows a picker.
@@ -22,7 +24,11 @@ pub struct RunArgs {
     pub scenario: Option<String>,
 }
 
-pub fn execute(args: &RunArgs, data_dir: &Path, scenarios_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
+pub fn execute(
+    args: &RunArgs,
+    data_dir: &Path,
+    scenarios_dir: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     let mut catalog = super::catalog(scenarios_dir);
     report_problems(&catalog);
     let chosen = choose(args, &mut catalog)?;
@@ -34,7 +40,11 @@ pub fn execute(args: &RunArgs, data_dir: &Path, scenarios_dir: Option<&Path>) ->
         .context("cannot start the background runtime")?;
     let store = ProgressStore::open_in(data_dir)
         .with_context(|| format!("cannot open the progress store in {}", data_dir.display()))?;
-    let (session, mut events) = Session::new(runtime.handle().clone(), store.shared(), paths::local_user());
+    let (session, mut events) = Session::new(
+        runtime.handle().clone(),
+        store.shared(),
+        paths::local_user(),
+    );
 
     let mut app = App::new(catalog.scenarios, session, config());
     if let Some(id) = chosen {
@@ -68,8 +78,15 @@ fn choose(args: &RunArgs, catalog: &mut ScenarioCatalog) -> anyhow::Result<Optio
         return Ok(Some(id));
     }
     if catalog.get(wanted).is_none() {
-        let known: Vec<&str> = catalog.scenarios.iter().map(|s| s.scenario.id.as_str()).collect();
-        bail!("no scenario `{wanted}`; known scenarios: {}", known.join(", "));
+        let known: Vec<&str> = catalog
+            .scenarios
+            .iter()
+            .map(|s| s.scenario.id.as_str())
+            .collect();
+        bail!(
+            "no scenario `{wanted}`; known scenarios: {}",
+            known.join(", ")
+        );
     }
     Ok(Some(wanted.clone()))
 }
@@ -83,5 +100,9 @@ fn only_one(scenarios: &[LoadedScenario]) -> Option<String> {
 
 fn config() -> AppConfig {
     let (width, height) = crossterm::terminal::size().unwrap_or((80, 24));
-    AppConfig { user: paths::local_user(), theme: Theme::from_env(), size: Size::new(width, height) }
+    AppConfig {
+        user: paths::local_user(),
+        theme: Theme::from_env(),
+        size: Size::new(width, height),
+    }
 }

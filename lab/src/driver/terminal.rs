@@ -40,11 +40,15 @@ fn event_loop(
     terminal: &mut Terminal<CrosstermBackend<Stdout>>,
 ) -> io::Result<()> {
     let size = terminal.size()?;
-    app.handle_event(AppEvent::Terminal(event::Event::Resize(size.width, size.height)));
+    app.handle_event(AppEvent::Terminal(event::Event::Resize(
+        size.width,
+        size.height,
+    )));
     let mut last_tick = Instant::now();
     loop {
         terminal.draw(|frame| app.render(frame))?;
-        if event::poll(POLL)? && app.handle_event(AppEvent::Terminal(event::read()?)) == Flow::Quit {
+        if event::poll(POLL)? && app.handle_event(AppEvent::Terminal(event::read()?)) == Flow::Quit
+        {
             return Ok(());
         }
         drain(app, events);
@@ -69,7 +73,12 @@ fn drain(app: &mut App, events: &mut UnboundedReceiver<SessionEvent>) {
 fn enter() -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
     enable_raw_mode()?;
     let mut stdout = io::stdout();
-    execute!(stdout, EnterAlternateScreen, EnableMouseCapture, EnableBracketedPaste)?;
+    execute!(
+        stdout,
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        EnableBracketedPaste
+    )?;
     Terminal::new(CrosstermBackend::new(stdout))
 }
 

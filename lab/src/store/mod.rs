@@ -130,18 +130,26 @@ pub struct ProgressStore {
 impl ProgressStore {
     /// Opens (creating when needed) the database in `data_dir`.
     pub fn open_in(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|source| StoreError::CreateDir { path: data_dir.to_owned(), source })?;
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
+            path: data_dir.to_owned(),
+            source,
+        })?;
         Self::open(&data_dir.join(DATABASE_FILE))
     }
 
     /// Opens the database file at `path`, sets durability and migrates it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let open_error = |source| StoreError::Open { path: path.to_owned(), source };
+        let open_error = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
         let conn = Connection::open(path).map_err(open_error)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(open_error)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_error)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(open_error)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(open_error)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_error)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_error)?;
         migrate(&conn)?;
         Ok(ProgressStore { conn })
     }
@@ -192,7 +200,12 @@ impl ProgressStore {
     }
 
     /// Records that a task is finished (idempotent).
-    pub fn record_task_done(&self, user: &str, scenario: &str, task: &str) -> Result<(), StoreError> {
+    pub fn record_task_done(
+        &self,
+        user: &str,
+        scenario: &str,
+        task: &str,
+    ) -> Result<(), StoreError> {
         self.conn
             .execute(
                 "INSERT OR IGNORE INTO tasks_done (user, scenario, task, at_ms) VALUES (?1, ?2, ?3, ?4)",
@@ -203,7 +216,12 @@ impl ProgressStore {
     }
 
     /// Records the task the learner is looking at, to resume there.
-    pub fn record_position(&self, user: &str, scenario: &str, task: &str) -> Result<(), StoreError> {
+    pub fn record_position(
+        &self,
+        user: &str,
+        scenario: &str,
+        task: &str,
+    ) -> Result<(), StoreError> {
         self.conn
             .execute(
                 "INSERT INTO positions (user, scenario, task, at_ms) VALUES (?1, ?2, ?3, ?4)
@@ -245,7 +263,11 @@ impl ProgressStore {
             .map_err(read)?;
         let rows = statement
             .query_map(params![user, scenario], |row| {
-                Ok(CommandRecord { line: row.get(0)?, exit_status: row.get(1)?, at_ms: row.get(2)? })
+                Ok(CommandRecord {
+                    line: row.get(0)?,
+                    exit_status: row.get(1)?,
+                    at_ms: row.get(2)?,
+                })
             })
             .map_err(read)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(read)
@@ -279,7 +301,11 @@ impl ProgressStore {
     }
 
     /// What `user` has done in `scenario`, for resuming.
-    pub fn load_progress(&self, user: &str, scenario: &str) -> Result<ScenarioProgress, StoreError> {
+    pub fn load_progress(
+        &self,
+        user: &str,
+        scenario: &str,
+    ) -> Result<ScenarioProgress, StoreError> {
         Ok(ScenarioProgress {
             answered: self.answered(user, scenario)?,
             hints: self.hints(user, scenario)?,
@@ -288,7 +314,11 @@ impl ProgressStore {
         })
     }
 
-    fn answered(&self, user: &str, scenario: &str) -> Result<BTreeMap<String, (String, u32)>, StoreError> {
+    fn answered(
+        &self,
+        user: &str,
+        scenario: &str,
+    ) -> Result<BTreeMap<String, (String, u32)>, StoreError> {
         let read = query_error("read accepted answers");
         let mut statement = self
             .conn
@@ -299,7 +329,10 @@ impl ProgressStore {
             .map_err(read)?;
         let rows = statement
             .query_map(params![user, scenario], |row| {
-                Ok((row.get::<_, String>(0)?, (row.get::<_, String>(1)?, row.get::<_, u32>(2)?)))
+                Ok((
+                    row.get::<_, String>(0)?,
+                    (row.get::<_, String>(1)?, row.get::<_, u32>(2)?),
+                ))
             })
             .map_err(read)?;
         let mut answered = BTreeMap::new();
@@ -318,7 +351,9 @@ impl ProgressStore {
             .prepare("SELECT scope, revealed FROM hints WHERE user = ?1 AND scenario = ?2")
             .map_err(read)?;
         let rows = statement
-            .query_map(params![user, scenario], |row| Ok((row.get(0)?, row.get(1)?)))
+            .query_map(params![user, scenario], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
             .map_err(read)?;
         rows.collect::<Result<BTreeMap<_, _>, _>>().map_err(read)
     }
@@ -329,7 +364,9 @@ impl ProgressStore {
             .conn
             .prepare("SELECT task FROM tasks_done WHERE user = ?1 AND scenario = ?2 ORDER BY at_ms")
             .map_err(read)?;
-        let rows = statement.query_map(params![user, scenario], |row| row.get(0)).map_err(read)?;
+        let rows = statement
+            .query_map(params![user, scenario], |row| row.get(0))
+            .map_err(read)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(read)
     }
 
@@ -361,7 +398,10 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         .map_err(|source| StoreError::Migrate { version: 0, source })?;
     let applied = usize::try_from(found).unwrap_or(0);
     if applied > migrations::MIGRATIONS.len() {
-        return Err(StoreError::TooNew { found, known: migrations::MIGRATIONS.len() });
+        return Err(StoreError::TooNew {
+            found,
+            known: migrations::MIGRATIONS.len(),
+        });
     }
     for (index, sql) in migrations::MIGRATIONS.iter().enumerate().skip(applied) {
         apply_migration(conn, index + 1, sql)?;
@@ -416,10 +456,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         drop(ProgressStore::open_in(dir.path()).unwrap());
         let store = ProgressStore::open_in(dir.path()).unwrap();
-        let version: i64 =
-            store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-        assert_eq!(version, i64::try_from(migrations::MIGRATIONS.len()).unwrap());
-        let mode: String = store.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            version,
+            i64::try_from(migrations::MIGRATIONS.len()).unwrap()
+        );
+        let mode: String = store
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
     }
 
@@ -427,8 +475,14 @@ mod tests {
     fn newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(DATABASE_FILE);
-        Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
-        assert!(matches!(ProgressStore::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        assert!(matches!(
+            ProgressStore::open(&path),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
     }
 
     #[test]
@@ -438,7 +492,9 @@ mod tests {
         store.record_attempt(&attempt("q1", false, 0)).unwrap();
         store.record_attempt(&attempt("q1", true, 3)).unwrap();
         store.record_attempt(&attempt("q1", true, 0)).unwrap();
-        store.record_hints("ada", "s", HintScope::Question("q2"), 2).unwrap();
+        store
+            .record_hints("ada", "s", HintScope::Question("q2"), 2)
+            .unwrap();
         store.record_task_done("ada", "s", "t").unwrap();
         store.record_task_done("ada", "s", "t").unwrap();
         store.record_position("ada", "s", "t2").unwrap();
@@ -457,8 +513,12 @@ mod tests {
     fn commands_are_kept_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let store = ProgressStore::open_in(dir.path()).unwrap();
-        store.record_command("ada", "s", "docker ps", 0, SystemTime::now()).unwrap();
-        store.record_command("ada", "s", "docker rn", 127, SystemTime::now()).unwrap();
+        store
+            .record_command("ada", "s", "docker ps", 0, SystemTime::now())
+            .unwrap();
+        store
+            .record_command("ada", "s", "docker rn", 127, SystemTime::now())
+            .unwrap();
         let lines: Vec<_> = store.commands("ada", "s").unwrap();
         assert_eq!(lines[0].line, "docker ps");
         assert_eq!(lines[1].exit_status, 127);

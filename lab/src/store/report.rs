@@ -109,15 +109,31 @@ mod tests {
                 })
                 .unwrap();
         }
-        store.record_hints("ada", "s", HintScope::Task("t"), 1).unwrap();
-        store.record_command("bob", "s", "docker ps", 0, SystemTime::now()).unwrap();
+        store
+            .record_hints("ada", "s", HintScope::Task("t"), 1)
+            .unwrap();
+        store
+            .record_command("bob", "s", "docker ps", 0, SystemTime::now())
+            .unwrap();
 
         let all = store.report(&ReportFilter::default()).unwrap();
         assert_eq!(all.len(), 2);
         let ada = &all[0];
-        assert_eq!((ada.points, ada.attempts, ada.wrong_attempts, ada.hints_revealed), (2, 2, 1, 1));
-        let only_bob =
-            store.report(&ReportFilter { user: Some("bob".into()), scenario: None }).unwrap();
+        assert_eq!(
+            (
+                ada.points,
+                ada.attempts,
+                ada.wrong_attempts,
+                ada.hints_revealed
+            ),
+            (2, 2, 1, 1)
+        );
+        let only_bob = store
+            .report(&ReportFilter {
+                user: Some("bob".into()),
+                scenario: None,
+            })
+            .unwrap();
         assert_eq!(only_bob.len(), 1);
         assert_eq!(only_bob[0].commands_run, 1);
     }

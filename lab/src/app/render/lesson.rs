@@ -13,12 +13,16 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     let block = pane_block(app.theme, title(app), focused);
     let paragraph = paragraph(app);
     let max = max_scroll_for(&paragraph, inner(area));
-    let paragraph = paragraph.scroll((app.lesson_scroll.min(max), 0)).block(block);
+    let paragraph = paragraph
+        .scroll((app.lesson_scroll.min(max), 0))
+        .block(block);
     frame.render_widget(paragraph, area);
 }
 
 fn title(app: &App) -> String {
-    let Some(run) = app.run() else { return " Lesson ".to_owned() };
+    let Some(run) = app.run() else {
+        return " Lesson ".to_owned();
+    };
     let total = run.tasks.len();
     match run.viewed_task() {
         Some(task) => format!(" Task {}/{total}: {} ", run.viewed + 1, task.title),
@@ -44,5 +48,7 @@ fn max_scroll_for(paragraph: &Paragraph<'_>, inner: Rect) -> u16 {
 /// The furthest the lesson can scroll in the current layout.
 pub fn max_scroll(app: &App) -> u16 {
     let areas = Areas::compute(app.size(), Focus::Lesson);
-    areas.lesson.map_or(0, |area| max_scroll_for(&paragraph(app), inner(area)))
+    areas
+        .lesson
+        .map_or(0, |area| max_scroll_for(&paragraph(app), inner(area)))
 }

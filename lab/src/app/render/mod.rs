@@ -60,6 +60,13 @@ fn pane(app: &App, focus: Focus, area: Rect, frame: &mut Frame) {
 
 /// A pane's border, highlighted when it has focus.
 pub fn pane_block(theme: Theme, title: String, focused: bool) -> Block<'static> {
-    let border = if focused { BorderType::Thick } else { BorderType::Plain };
-    Block::bordered().border_type(border).border_style(theme.border(focused)).title(title)
+    let border = if focused {
+        BorderType::Thick
+    } else {
+        BorderType::Plain
+    };
+    Block::bordered()
+        .border_type(border)
+        .border_style(theme.border(focused))
+        .title(title)
 }

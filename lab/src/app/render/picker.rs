@@ -19,11 +19,11 @@ pub fn render(app: &App, selected: usize, frame: &mut Frame) {
             let s = &loaded.scenario;
             let engines: Vec<&str> = s.engines.iter().map(|e| e.name()).collect();
             let facts = match engines.is_empty() {
-                true => format!("  about {} min · {} tasks", s.estimated_minutes, s.tasks.len()),
+                true => format!("  about {} min · {}", s.estimated_minutes, s.tasks.len()),
                 false => format!(
-                    "  about {} min · {} tasks · uses {}",
+                    "  about {} min · {} · uses {}",
                     s.estimated_minutes,
-                    s.tasks.len(),
+                    tasks(s.tasks.len()),
                     engines.join(", ")
                 ),
             };
@@ -40,9 +40,20 @@ pub fn render(app: &App, selected: usize, frame: &mut Frame) {
         let text = "No scenarios found. Run `lab doctor` to see where the lab looks for them.";
         frame.render_widget(Paragraph::new(text).block(block), list_area);
     } else {
-        let list = List::new(items).block(block).highlight_symbol("▶ ").highlight_style(theme.selected());
+        let list = List::new(items)
+            .block(block)
+            .highlight_symbol("▶ ")
+            .highlight_style(theme.selected());
         let mut state = ListState::default().with_selected(Some(selected));
         frame.render_stateful_widget(list, list_area, &mut state);
     }
     status::render(app, status_area, frame);
+}
+
+fn tasks(count: usize) -> String {
+    if count == 1 {
+        "1 task".to_owned()
+    } else {
+        format!("{count} tasks")
+    }
 }

@@ -20,11 +20,13 @@ pub fn tabs(app: &App, area: Rect, frame: &mut Frame) {
 }
 
 pub fn render(app: &App, area: Rect, frame: &mut Frame) {
-    let [progress, keys] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let [progress, keys] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
     if let Some(run) = app.run() {
         let total = run.tasks.len().max(1);
         let done = run.tasks_done();
-        let ratio = f64::from(u32::try_from(done).unwrap_or(0)) / f64::from(u32::try_from(total).unwrap_or(1));
+        let ratio = f64::from(u32::try_from(done).unwrap_or(0))
+            / f64::from(u32::try_from(total).unwrap_or(1));
         let label = format!(
             "{}/{} tasks · {}/{} points ",
             done,
@@ -48,7 +50,9 @@ fn key_hints(app: &App) -> Paragraph<'static> {
     }
     let text = match (app.run().is_some(), app.focus()) {
         (false, _) => "↑↓ choose · Enter start · ? help · q quit",
-        (true, Focus::Questions) => "Enter submit · ↑↓ question · F2 hint · Tab next pane · F1 help",
+        (true, Focus::Questions) => {
+            "Enter submit · ↑↓ question · F2 hint · Tab next pane · F1 help"
+        }
         (true, Focus::Terminal) => "Shift-Tab leave the terminal · F1 help",
         (true, _) => "Tab pane · ↑↓ PgUp PgDn scroll · n/p task · h hint · ? help · q quit",
     };

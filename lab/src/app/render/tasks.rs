@@ -22,11 +22,15 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
         .map(|(index, task)| {
             let (mark, style) = match run.mark(index) {
                 TaskMark::Done => ("✓", theme.good()),
+                TaskMark::ChecksOpen => ("◐", theme.accent()),
                 TaskMark::Current => ("▶", theme.accent()),
                 TaskMark::Locked => ("·", theme.muted()),
             };
             let title = format!(" {}. {}", index + 1, task.title);
-            ListItem::new(Line::from(vec![Span::styled(mark, style), Span::raw(title)]))
+            ListItem::new(Line::from(vec![
+                Span::styled(mark, style),
+                Span::raw(title),
+            ]))
         })
         .collect();
     let title = format!(" {} ", run.loaded.scenario.title);

@@ -11,7 +11,10 @@ use crate::app::{App, Focus};
 
 pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     let focused = app.focus() == Focus::Terminal;
-    let title = app.pane.as_ref().map_or_else(|| "lab shell".to_owned(), |pane| pane.title());
+    let title = app
+        .pane
+        .as_ref()
+        .map_or_else(|| "lab shell".to_owned(), |pane| pane.title());
     frame.render_widget(pane_block(app.theme, format!(" {title} "), focused), area);
     let inside = inner(area);
     match app.pane.as_ref() {
@@ -22,7 +25,9 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
 
 fn placeholder(app: &App, area: Rect, frame: &mut Frame) {
     let message = app.pane_status.message();
-    let [centred] = Layout::vertical([Constraint::Length(3)]).flex(Flex::Center).areas(area);
+    let [centred] = Layout::vertical([Constraint::Length(3)])
+        .flex(Flex::Center)
+        .areas(area);
     let paragraph = Paragraph::new(message)
         .style(app.theme.muted())
         .alignment(Alignment::Center)
