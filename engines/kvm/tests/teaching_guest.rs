@@ -223,3 +223,80 @@ async fn start_deadline_stops_a_guest_without_banner() {
         "{reason:?}"
     );
 }
+
+#[tokio::test]
+async fn watchdog_stops_a_guest_that_never_reads_its_input() {
+    if !kvm_usable() {
+        return;
+    }
+    let watchdog = WatchdogLimits {
+        spin_limit: Duration::from_secs(60),
+        answer_timeout: Duration::from_millis(500),
+        ..Default::default()
+    };
+    let session = KvmSession::new(VmConfig {
+        watchdog,
+        ..Default::default()
+    });
+    let view = session
+        .start(GuestProgram::SPIN)
+        .expect("start the spin guest");
+    view.wait_for_banner(BOOT_TIMEOUT).await;
+    assert_eq!(view.send_input(b"anyone there?\r"), 14);
+
+    let reason = tokio::time::timeout(BOOT_TIMEOUT, view.stopped())
+        .await
+        .expect("is stopped");
+    assert!(
+        matches!(
+            reason,
+            StopReason::Watchdog(WatchdogVerdict::NotAnswering { .. })
+        ),
+        "{reason:?}"
+    );
+}
+
+#[tokio::test]
+async fn watchdog_stops_a_guest_beyond_the_exit_rate_cap() {
+    if !kvm_usable() {
+        return;
+    }
+    // Booting costs under a hundred exits; four `help`s cost over a thousand.
+    let watchdog = WatchdogLimits {
+        max_exits_per_second: 200,
+        ..Default::default()
+    };
+    let session = KvmSession::new(VmConfig {
+        watchdog,
+        ..Default::default()
+    });
+    let view = session.start(GuestProgram::TEACHING).expect("start");
+    read_until(&view, 0, "guest> ").await;
+    view.send_input(b"help\rhelp\rhelp\rhelp\r");
+
+    let reason = tokio::time::timeout(BOOT_TIMEOUT, view.stopped())
+        .await
+        .expect("is stopped");
+    assert!(
+        matches!(
+            reason,
+            StopReason::Watchdog(WatchdogVerdict::ExitStorm { cap: 200, .. })
+        ),
+        "{reason:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_typed_input_is_refused_beyond_the_queue_bound() {
+    if !kvm_usable() {
+        return;
+    }
+    let session = KvmSession::default();
+    let view = session
+        .start(GuestProgram::SPIN)
+        .expect("start the spin guest");
+    view.wait_for_banner(BOOT_TIMEOUT).await;
+    let flood = vec![b'x'; lab_kvm::control::MAX_PENDING_INPUT * 2];
+    assert_eq!(view.send_input(&flood), lab_kvm::control::MAX_PENDING_INPUT);
+    assert_eq!(view.send_input(b"more"), 0);
+}
