@@ -1,6 +1,8 @@
 //! Snapshots of the screens a learner sees, drawn into ratatui's
 //! `TestBackend`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{Harness, fixture};
