@@ -5,7 +5,7 @@
 //!   the probe and the UI share it.
 //! - [`vm`]: [`MicroVm`] builds a VM (guest memory, one vCPU in real mode)
 //!   and owns its threads; [`VmView`] reads a running VM cheaply.
-//! - [`vcpu`] (private): the run loop on the vCPU thread and the signal
+//! - `vcpu` (private): the run loop on the vCPU thread and the signal
 //!   that kicks it out of the guest.
 //! - [`watchdog`]: start deadline, spin, exit-rate and not-answering checks.
 //! - [`devices`]: the 16550 serial port, the CMOS and the power-off port,

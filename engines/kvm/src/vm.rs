@@ -394,6 +394,7 @@ fn create_guest_memory(vm: &VmFd, bytes: usize) -> Result<GuestMemoryMmap, KvmEr
         flags: 0,
         guest_phys_addr: 0,
         memory_size: u64::try_from(bytes).unwrap_or(u64::MAX),
+        // A pointer fits in u64 on every host this VMM builds for (x86_64).
         userspace_addr: host_address as u64,
     };
     // SAFETY: the region describes exactly the `bytes`-long anonymous
@@ -452,9 +453,13 @@ fn create_boot_vcpu(kvm: &Kvm, vm: &VmFd) -> Result<VcpuFd, KvmError> {
 
 fn spawn_vcpu(runner: VcpuRunner) -> Result<JoinHandle<()>, KvmError> {
     let shared = runner.shared.clone();
+    // The thread's logs belong to the span that started the VM (the
+    // student's session, when the lab starts it).
+    let span = tracing::info_span!("vcpu", guest = shared.program.name);
     thread::Builder::new()
         .name(format!("vcpu0-{}", shared.program.name))
         .spawn(move || {
+            let _entered = span.enter();
             let reason = runner.run();
             shared.finish(reason);
         })

@@ -55,9 +55,11 @@ pub(crate) fn spawn(
     let vcpu = VcpuThread(std::os::unix::thread::JoinHandleExt::as_pthread_t(
         vcpu_thread,
     ));
+    let span = tracing::info_span!("watchdog", guest = shared.program.name);
     thread::Builder::new()
         .name(format!("watchdog-{}", shared.program.name))
         .spawn(move || {
+            let _entered = span.enter();
             watch(&shared, &limits);
             kick_until_exited(&shared, vcpu);
         })

@@ -272,3 +272,100 @@ async fn start_reports_a_guest_the_watchdog_stopped() {
         restarted.stderr
     );
 }
+
+/// Starts `vm console` in the foreground with its own key stream.
+fn attach(
+    session: &Arc<KvmSession>,
+    cancel: CancellationToken,
+) -> (
+    mpsc::Sender<Vec<u8>>,
+    mpsc::Receiver<Vec<u8>>,
+    tokio::task::JoinHandle<i32>,
+) {
+    let (keys_tx, keys_rx) = mpsc::channel(16);
+    let (stdout, out_rx) = CommandOutput::channel(256);
+    let (stderr, _) = CommandOutput::channel(16);
+    let vm = VmCommand::new(session.clone());
+    let task = tokio::spawn(async move {
+        let args = vec!["console".to_owned()];
+        let env = BTreeMap::new();
+        let invocation = Invocation {
+            args: &args,
+            stdin: None,
+            stdout,
+            stderr,
+            env: &env,
+            files: &NoFiles,
+            cancel,
+            keys: Some(keys_rx),
+            columns: 80,
+        };
+        vm.run(invocation).await
+    });
+    (keys_tx, out_rx, task)
+}
+
+#[tokio::test]
+async fn console_detaches_on_ctrl_c_and_when_the_keys_stop() {
+    if !kvm_usable() {
+        return;
+    }
+    let session = Arc::new(KvmSession::default());
+    let vm = VmCommand::new(session.clone());
+    assert_eq!(run(&vm, "start").await.status, 0);
+
+    let cancel = CancellationToken::new();
+    let (_keys, mut out, task) = attach(&session, cancel.clone());
+    let mut seen = String::new();
+    read_until(&mut out, &mut seen, "guest> ").await;
+    cancel.cancel();
+    assert_eq!(
+        tokio::time::timeout(PATIENCE, task)
+            .await
+            .expect("detaches")
+            .unwrap(),
+        0
+    );
+
+    let (keys, mut out, task) = attach(&session, CancellationToken::new());
+    let mut seen = String::new();
+    read_until(&mut out, &mut seen, "guest> ").await;
+    drop(keys);
+    assert_eq!(
+        tokio::time::timeout(PATIENCE, task)
+            .await
+            .expect("detaches")
+            .unwrap(),
+        0
+    );
+    read_until(&mut out, &mut seen, "[detached").await;
+}
+
+#[tokio::test]
+async fn console_ends_when_the_guest_powers_off() {
+    if !kvm_usable() {
+        return;
+    }
+    let session = Arc::new(KvmSession::default());
+    let vm = VmCommand::new(session.clone());
+    assert_eq!(run(&vm, "start").await.status, 0);
+
+    let (keys, mut out, task) = attach(&session, CancellationToken::new());
+    let mut seen = String::new();
+    read_until(&mut out, &mut seen, "guest> ").await;
+    keys.send(b"halt\r".to_vec()).await.unwrap();
+    assert_eq!(
+        tokio::time::timeout(PATIENCE, task)
+            .await
+            .expect("ends")
+            .unwrap(),
+        0
+    );
+    read_until(
+        &mut out,
+        &mut seen,
+        "[the VM stopped: the guest powered off]",
+    )
+    .await;
+    assert!(seen.contains("powering off"), "{seen}");
+}
