@@ -300,3 +300,35 @@ async fn a_flood_of_typed_input_is_refused_beyond_the_queue_bound() {
     assert_eq!(view.send_input(&flood), lab_kvm::control::MAX_PENDING_INPUT);
     assert_eq!(view.send_input(b"more"), 0);
 }
+
+#[tokio::test]
+async fn sessions_are_isolated_and_the_panel_data_moves() {
+    if !kvm_usable() {
+        return;
+    }
+    let alice = KvmSession::default();
+    let bob = KvmSession::default();
+    let alice_vm = alice
+        .start(GuestProgram::TEACHING)
+        .expect("start alice's VM");
+    let bob_vm = bob.start(GuestProgram::TEACHING).expect("start bob's VM");
+    read_until(&alice_vm, 0, "guest> ").await;
+    read_until(&bob_vm, 0, "guest> ").await;
+    let bob_before = bob.stats().expect("bob has a VM");
+
+    let panel_before = alice.stats().expect("alice has a VM");
+    let answer = ask(&alice_vm, "mem").await;
+    assert!(answer.contains("extended memory"), "{answer}");
+    let panel_after = alice.stats().expect("alice has a VM");
+    assert_eq!(panel_after.guest, "teaching");
+    assert_eq!(panel_after.memory_mib, 2);
+    assert!(panel_after.counts.total() > panel_before.counts.total());
+    assert!(panel_after.boot_time.is_some());
+
+    assert!(!bob_vm.console().text().contains("extended memory"));
+    assert_eq!(
+        bob.stats().expect("bob has a VM").counts,
+        bob_before.counts,
+        "bob's guest idles"
+    );
+}
