@@ -112,6 +112,14 @@ impl Kubelet {
             .and_then(Value::as_str)
             .unwrap_or("Always")
             .to_string();
+        if pod.pointer("/status/containerStatuses").is_none() {
+            // Shown as ContainerCreating while the runtime starts it.
+            let status = pod_status(pod, run, &restart_policy);
+            let _ = self
+                .state
+                .store
+                .modify("pods", &run.namespace, &run.name, |p| p["status"] = status);
+        }
         for index in 0..run.containers.len() {
             let spec = container_spec(pod, index);
             let container = &mut run.containers[index];
