@@ -77,12 +77,18 @@ impl KvmSession {
         let vm = MicroVm::start(program, self.config)?;
         let view = vm.view().clone();
         let mut slot = self.lock();
-        if slot.ending || slot.vm.is_some() {
-            // The session ended, or another start won the race: this VM
-            // must not outlive the call.
+        // The session may have ended, or another start may have won the
+        // race, while this VM was built: then it must not outlive the call.
+        let refusal = if slot.ending {
+            Some(KvmError::SessionEnding)
+        } else {
+            let winner = slot.vm.as_ref().map(|other| other.view().program().name);
+            winner.map(|guest| KvmError::AlreadyRunning { guest })
+        };
+        if let Some(error) = refusal {
             drop(slot);
             vm.stop(StopReason::SessionEnded);
-            return Err(KvmError::SessionEnding);
+            return Err(error);
         }
         slot.vm = Some(vm);
         Ok(view)

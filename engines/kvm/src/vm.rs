@@ -14,6 +14,7 @@ use kvm_bindings::{KVM_MAX_CPUID_ENTRIES, kvm_userspace_memory_region};
 use kvm_ioctls::{Kvm, VcpuFd, VmFd};
 use tokio::sync::watch;
 use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
+use vmm_sys_util::signal::Killable;
 
 use crate::console::{ConsoleBuffer, ConsoleLimits};
 use crate::control::{StopReason, VcpuControl};
@@ -21,7 +22,7 @@ use crate::devices::IoDispatch;
 use crate::error::KvmError;
 use crate::guest::{GuestProgram, INITIAL_STACK, LOAD_ADDRESS};
 use crate::stats::{ExitCounts, ExitReason, VcpuExitStats};
-use crate::vcpu::{VcpuRunner, install_kick_handler};
+use crate::vcpu::{VcpuRunner, install_kick_handler, kick_signal};
 use crate::watchdog::{self, WatchdogLimits};
 
 /// The only KVM API version there has ever been (`KVM_API_VERSION`).
@@ -293,14 +294,13 @@ impl MicroVm {
             _memory: memory,
         };
         let vcpu_thread = spawn_vcpu(runner)?;
-        let watchdog_thread = watchdog::spawn(shared.clone(), config.watchdog, &vcpu_thread)
-            .inspect_err(|_| {
-                // Without a watchdog nobody could kick a spinning guest:
-                // stop the vCPU now, while it can still be asked nicely.
-                shared
-                    .control
-                    .request_stop(StopReason::Failed("no watchdog".to_owned()));
-            })?;
+        let watchdog_thread = match watchdog::spawn(shared.clone(), config.watchdog, &vcpu_thread) {
+            Ok(thread) => thread,
+            Err(error) => {
+                stop_unwatched_vcpu(&shared, vcpu_thread);
+                return Err(error);
+            }
+        };
 
         tracing::info!(
             guest = program.name,
@@ -344,6 +344,19 @@ impl Drop for MicroVm {
     fn drop(&mut self) {
         self.shutdown(StopReason::SessionEnded);
     }
+}
+
+/// Stops a vCPU whose watchdog could not start, doing the watchdog's
+/// kicking here, and joins its thread.
+fn stop_unwatched_vcpu(shared: &VmShared, vcpu_thread: JoinHandle<()>) {
+    let reason = StopReason::Failed("the watchdog thread did not start".to_owned());
+    shared.control.request_stop(reason);
+    while !shared.control.wait_for_vcpu_exit(Duration::from_millis(10)) {
+        if let Err(error) = vcpu_thread.kill(kick_signal()) {
+            tracing::debug!(%error, "kicking the vCPU thread failed");
+        }
+    }
+    join_thread(Some(vcpu_thread), "vCPU");
 }
 
 fn join_thread(handle: Option<JoinHandle<()>>, name: &str) {
