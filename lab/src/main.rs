@@ -11,7 +11,8 @@ fn main() -> ExitCode {
     if let Err(error) = lab::logging::init(&data_dir) {
         eprintln!("warning: no log file in {}: {error}", data_dir.display());
     }
-    match cli.execute() {
+    // Engines and the lab shell are wired in here as their crates land.
+    match cli.execute(lab::cli::Wiring::default()) {
         Ok(code) => code,
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "lab failed");

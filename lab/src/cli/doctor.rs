@@ -3,11 +3,11 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::doctor::{DoctorReport, default_engine_checks, engine_statuses, format_report};
+use crate::doctor::{DoctorReport, EngineCheck, engine_statuses, format_report};
 use crate::store::{DATABASE_FILE, ProgressStore};
 
-pub fn execute(data_dir: &Path, scenarios_dir: Option<&Path>) -> ExitCode {
-    let report = report(data_dir, scenarios_dir);
+pub fn execute(data_dir: &Path, scenarios_dir: Option<&Path>, checks: &[EngineCheck]) -> ExitCode {
+    let report = report(data_dir, scenarios_dir, checks);
     print!("{}", format_report(&report));
     if report.all_ready() {
         ExitCode::SUCCESS
@@ -16,7 +16,7 @@ pub fn execute(data_dir: &Path, scenarios_dir: Option<&Path>) -> ExitCode {
     }
 }
 
-fn report(data_dir: &Path, scenarios_dir: Option<&Path>) -> DoctorReport {
+fn report(data_dir: &Path, scenarios_dir: Option<&Path>, checks: &[EngineCheck]) -> DoctorReport {
     let catalog = super::catalog(scenarios_dir);
     let progress_store = ProgressStore::open_in(data_dir)
         .map(|_| data_dir.join(DATABASE_FILE))
@@ -30,7 +30,7 @@ fn report(data_dir: &Path, scenarios_dir: Option<&Path>) -> DoctorReport {
             .map(|s| (s.scenario.id.clone(), s.origin.clone()))
             .collect(),
         scenario_problems: catalog.problems.iter().map(ToString::to_string).collect(),
-        engines: engine_statuses(&default_engine_checks()),
+        engines: engine_statuses(checks),
     }
 }
 

@@ -17,6 +17,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use lab_scenario::ScenarioCatalog;
 
+use crate::app::App;
+use crate::doctor::{EngineCheck, default_engine_checks};
 use crate::paths;
 
 /// A teaching lab in your terminal: guided scenarios with lessons,
@@ -72,20 +74,46 @@ pub enum ScenarioCommand {
     Schema,
 }
 
+/// Called with the App and the scenario id when a scenario opens locally.
+pub type ScenarioStartHook = Box<dyn FnMut(&mut App, &str)>;
+
+/// What the binary plugs in from the engine and shell crates. The default
+/// has no engines: `lab doctor` says so and checks that need one say which.
+pub struct Wiring {
+    /// One health check per engine, for `lab doctor`.
+    pub engine_checks: Vec<EngineCheck>,
+    /// Called when a scenario opens in the local TUI (also when `lab run ID`
+    /// opens it at start): start its engines, attach their probes with
+    /// `app.session().attach_probe(...)` and the lab shell with
+    /// `app.attach_pane(...)`. Must not block for long; slow start-up belongs
+    /// on a task that reports through `Session::notify`.
+    pub on_scenario_start: ScenarioStartHook,
+}
+
+impl Default for Wiring {
+    fn default() -> Self {
+        Wiring {
+            engine_checks: default_engine_checks(),
+            on_scenario_start: Box::new(|_, _| {}),
+        }
+    }
+}
+
 impl Cli {
-    /// Runs the chosen subcommand.
-    pub fn execute(self) -> anyhow::Result<ExitCode> {
+    /// Runs the chosen subcommand with the engines and shell in `wiring`.
+    pub fn execute(self, wiring: Wiring) -> anyhow::Result<ExitCode> {
         let data_dir = paths::data_dir(self.data_dir.clone());
         let scenarios_dir = scenarios_dir(self.scenarios.clone());
+        let dir = scenarios_dir.as_deref();
         match self
             .command
             .unwrap_or(Command::Run(run::RunArgs::default()))
         {
-            Command::Run(args) => run::execute(&args, &data_dir, scenarios_dir.as_deref()),
-            Command::Validate(args) => Ok(validate::execute(&args, scenarios_dir.as_deref())),
+            Command::Run(args) => run::execute(&args, &data_dir, dir, wiring.on_scenario_start),
+            Command::Validate(args) => Ok(validate::execute(&args, dir)),
             Command::Scenario(ScenarioCommand::Schema) => Ok(schema::execute()),
             Command::Progress(args) => progress::execute(&args, &data_dir),
-            Command::Doctor => Ok(doctor::execute(&data_dir, scenarios_dir.as_deref())),
+            Command::Doctor => Ok(doctor::execute(&data_dir, dir, &wiring.engine_checks)),
         }
     }
 }

@@ -28,6 +28,7 @@ pub fn execute(
     args: &RunArgs,
     data_dir: &Path,
     scenarios_dir: Option<&Path>,
+    mut on_start: super::ScenarioStartHook,
 ) -> anyhow::Result<ExitCode> {
     let mut catalog = super::catalog(scenarios_dir);
     report_problems(&catalog);
@@ -49,8 +50,10 @@ pub fn execute(
     let mut app = App::new(catalog.scenarios, session, config());
     if let Some(id) = chosen {
         app.open_scenario(&id)?;
+        on_start(&mut app, &id);
     }
-    driver::terminal::run(&mut app, &mut events).context("the terminal failed")?;
+    driver::terminal::run(&mut app, &mut events, on_start.as_mut())
+        .context("the terminal failed")?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -25,11 +25,18 @@ const POLL: Duration = Duration::from_millis(50);
 /// How often unfinished hands-on checks run again.
 const TICK: Duration = Duration::from_secs(3);
 
+/// Called with the scenario id when the learner opens a scenario.
+pub type OnScenarioStart<'a> = &'a mut dyn FnMut(&mut App, &str);
+
 /// Runs `app` in this terminal until the learner quits.
-pub fn run(app: &mut App, events: &mut UnboundedReceiver<SessionEvent>) -> io::Result<()> {
+pub fn run(
+    app: &mut App,
+    events: &mut UnboundedReceiver<SessionEvent>,
+    on_start: OnScenarioStart<'_>,
+) -> io::Result<()> {
     install_panic_restore();
     let mut terminal = enter()?;
-    let result = event_loop(app, events, &mut terminal);
+    let result = event_loop(app, events, on_start, &mut terminal);
     let restored = leave();
     result.and(restored)
 }
@@ -37,6 +44,7 @@ pub fn run(app: &mut App, events: &mut UnboundedReceiver<SessionEvent>) -> io::R
 fn event_loop(
     app: &mut App,
     events: &mut UnboundedReceiver<SessionEvent>,
+    on_start: OnScenarioStart<'_>,
     terminal: &mut Terminal<CrosstermBackend<Stdout>>,
 ) -> io::Result<()> {
     let size = terminal.size()?;
@@ -47,9 +55,12 @@ fn event_loop(
     let mut last_tick = Instant::now();
     loop {
         terminal.draw(|frame| app.render(frame))?;
-        if event::poll(POLL)? && app.handle_event(AppEvent::Terminal(event::read()?)) == Flow::Quit
-        {
-            return Ok(());
+        if event::poll(POLL)? {
+            match app.handle_event(AppEvent::Terminal(event::read()?)) {
+                Flow::Quit => return Ok(()),
+                Flow::ScenarioStarted { scenario } => on_start(app, &scenario),
+                Flow::Continue => {}
+            }
         }
         drain(app, events);
         if last_tick.elapsed() >= TICK {
