@@ -196,6 +196,15 @@ async fn student_starts_types_at_the_console_checks_pass_and_stops() {
         )
         .await
     );
+    let figures = probe.figures();
+    assert_eq!(figures.get("state").map(String::as_str), Some("running"));
+    assert!(
+        figures.contains_key("io_out") && figures.contains_key("boot_ms"),
+        "{figures:?}"
+    );
+    let twice = run(&vm, "start").await;
+    assert_eq!(twice.status, 1);
+    assert!(twice.stderr.contains("already running"), "{}", twice.stderr);
     let memory = probe
         .live_values(&LiveValueSpec::Vm {
             field: "memory_mib".into(),
