@@ -309,6 +309,9 @@ fn delete(cluster: &ClusterState, request: &Request) -> Result<Response, ApiErro
     if is_dry_run(request) {
         return Ok(json_response(current));
     }
+    if kind.kind == "Pod" && is_graceful(&current, request) {
+        return mark_terminating(cluster, &current, namespace);
+    }
     if propagation_policy(request) == "Orphan" {
         cluster.orphan_dependents(&current);
     }
@@ -319,6 +322,46 @@ fn delete(cluster: &ClusterState, request: &Request) -> Result<Response, ApiErro
         cluster.delete_namespace_contents(name(request));
     }
     Ok(json_response(deleted))
+}
+
+/// A pod the kubelet runs is deleted gracefully: marked Terminating, and
+/// removed once its containers are stopped. `--grace-period=0 --force` and
+/// pods not yet on a node go at once.
+fn is_graceful(pod: &Value, request: &Request) -> bool {
+    let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+    let grace = request
+        .query
+        .get("gracePeriodSeconds")
+        .and_then(|g| g.parse::<i64>().ok())
+        .or_else(|| body["gracePeriodSeconds"].as_i64());
+    let annotation = format!(
+        "/metadata/annotations/{}",
+        crate::seed::COMPONENT_ANNOTATION.replace('/', "~1")
+    );
+    grace != Some(0)
+        && pod.pointer("/spec/nodeName").is_some()
+        && pod.pointer(&annotation).is_none()
+}
+
+fn mark_terminating(
+    cluster: &ClusterState,
+    pod: &Value,
+    namespace: &str,
+) -> Result<Response, ApiError> {
+    if pod.pointer("/metadata/deletionTimestamp").is_some() {
+        return Ok(json_response(pod.clone()));
+    }
+    let grace = pod
+        .pointer("/spec/terminationGracePeriodSeconds")
+        .cloned()
+        .unwrap_or(json!(30));
+    let marked = cluster
+        .store
+        .modify("pods", namespace, &object_name(pod), |pod| {
+            pod["metadata"]["deletionTimestamp"] = json!(crate::time::now_rfc3339());
+            pod["metadata"]["deletionGracePeriodSeconds"] = grace;
+        })?;
+    Ok(json_response(marked))
 }
 
 fn delete_collection(cluster: &ClusterState, request: &Request) -> Result<Response, ApiError> {

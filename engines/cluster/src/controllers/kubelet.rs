@@ -78,9 +78,51 @@ impl Kubelet {
     pub async fn sync(&mut self) {
         let (pods, _) = self.state.store.list("pods", None);
         let mine: Vec<Value> = pods.into_iter().filter(is_node_pod).collect();
+        self.finish_terminating(&mine).await;
+        let mine: Vec<Value> = mine
+            .into_iter()
+            .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
+            .collect();
         self.remove_deleted(&mine).await;
         for pod in &mine {
             self.sync_pod(pod).await;
+        }
+    }
+
+    /// Stops the containers of pods marked for deletion, then lets the API
+    /// forget them (the end of graceful deletion).
+    async fn finish_terminating(&mut self, pods: &[Value]) {
+        for pod in pods
+            .iter()
+            .filter(|p| p.pointer("/metadata/deletionTimestamp").is_some())
+        {
+            if let Some(run) = self.pods.remove(uid_of(pod)) {
+                for c in run.containers.iter().filter(|c| c.id.is_some()) {
+                    let message = format!("Stopping container {}", c.name);
+                    record(
+                        &self.state.store,
+                        pod,
+                        EventType::Normal,
+                        "Killing",
+                        &message,
+                        "kubelet",
+                    );
+                }
+                self.remove_containers(&run).await;
+            }
+            let namespace = pod["metadata"]["namespace"].as_str().unwrap_or("default");
+            let _ = self
+                .state
+                .store
+                .delete("pods", namespace, &object_name(pod));
+        }
+    }
+
+    async fn remove_containers(&self, run: &PodRun) {
+        for id in run.containers.iter().filter_map(|c| c.id.as_deref()) {
+            if let Err(error) = self.state.runtime.remove(id).await {
+                tracing::warn!(%error, pod = %run.name, "could not remove a pod's container");
+            }
         }
     }
 
@@ -501,7 +543,7 @@ fn pod_status(pod: &Value, run: &PodRun, policy: &str) -> Value {
         .collect();
     let mut status = json!({
         "phase": phase,
-        "conditions": conditions(pod, all_ready, &not_ready, &run.started),
+        "conditions": conditions(pod, all_ready, &not_ready),
         "hostIP": NODE_IP, "hostIPs": [{"ip": NODE_IP}],
         "startTime": run.started,
         "containerStatuses": statuses,
@@ -514,7 +556,7 @@ fn pod_status(pod: &Value, run: &PodRun, policy: &str) -> Value {
     status
 }
 
-fn conditions(pod: &Value, ready: bool, not_ready: &[&str], started: &str) -> Value {
+fn conditions(pod: &Value, ready: bool, not_ready: &[&str]) -> Value {
     let previous = pod
         .pointer("/status/conditions")
         .and_then(Value::as_array)
@@ -547,6 +589,6 @@ fn conditions(pod: &Value, ready: bool, not_ready: &[&str], started: &str) -> Va
         {"type": "Initialized", "status": "True", "lastProbeTime": null, "lastTransitionTime": since("Initialized", "True")},
         ready_c,
         containers_ready,
-        {"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": since("PodScheduled", started)},
+        {"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": since("PodScheduled", "True")},
     ])
 }

@@ -24,6 +24,7 @@ fn reconcile(store: &Store, rs: &Value, pods: &[Value]) {
     let owned: Vec<&Value> = pods
         .iter()
         .filter(|p| p["metadata"]["namespace"] == namespace && super::gc::owned_by(p, uid))
+        .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
         .filter(|p| {
             !matches!(
                 p.pointer("/status/phase").and_then(Value::as_str),
@@ -132,6 +133,7 @@ fn update_status(store: &Store, rs: &Value, namespace: &str) {
     let current: Vec<&Value> = pods
         .iter()
         .filter(|p| super::gc::owned_by(p, &rs["metadata"]["uid"]))
+        .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
         .filter(|p| {
             !matches!(
                 p.pointer("/status/phase").and_then(Value::as_str),

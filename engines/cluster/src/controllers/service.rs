@@ -132,6 +132,7 @@ fn endpoints_for(service: &Value, pods: &[Value]) -> Value {
         .iter()
         .filter(|p| p["metadata"]["namespace"] == *namespace && selector.matches(p))
         .filter(|p| p.pointer("/status/podIP").and_then(Value::as_str).is_some())
+        .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
         .collect();
     let address = |pod: &&Value| {
         json!({"ip": pod["status"]["podIP"], "nodeName": pod["spec"]["nodeName"],
