@@ -80,6 +80,13 @@ fn record_typed(
     if let Err(error) = with_store(app, |store| store.record_attempt(&attempt)) {
         return store_failed(app, &error);
     }
+    tracing::info!(
+        user = %attempt.user,
+        scenario = %attempt.scenario,
+        question = %attempt.question,
+        correct = attempt.correct,
+        "answer recorded"
+    );
     show_verdict(app, verdict);
 }
 
@@ -203,6 +210,7 @@ fn complete_task(app: &mut App, index: usize) -> bool {
         store_failed(app, &error);
         return false;
     }
+    tracing::info!(%user, %scenario, %task, "task done");
     mark_done(app, index);
     true
 }

@@ -200,6 +200,7 @@ impl App {
             .cloned()
             .ok_or_else(|| OpenError::UnknownScenario { id: id.to_owned() })?;
         let progress = lock(self.session.store())?.load_progress(&self.user, id)?;
+        tracing::info!(user = %self.user, scenario = %id, "scenario opened");
         self.screen = Screen::Scenario(Box::new(ScenarioRun::resume(loaded, &progress)));
         self.focus = Focus::Lesson;
         self.lesson_scroll = 0;
