@@ -4,6 +4,8 @@
 //! command. Needs a running dockerd:
 //! `cargo bench -p lab-docker --bench docker_run`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

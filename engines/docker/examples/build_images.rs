@@ -1,6 +1,8 @@
 //! Builds the lab's images on the local Docker engine and prints progress:
 //! `cargo run -p lab-docker --example build_images`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use lab_docker::{DockerEngine, ImageCatalog, ImageStage, build_images};
 
 #[tokio::main]

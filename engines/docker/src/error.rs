@@ -120,10 +120,12 @@ impl DockerError {
 /// that was an error.
 pub(crate) fn is_connection_error(error: &bollard::errors::Error) -> bool {
     use bollard::errors::Error as E;
-    match error {
-        E::SocketNotFoundError(_) | E::IOError { .. } | E::RequestTimeoutError => true,
-        E::HyperResponseError { .. } => true,
-        E::HyperLegacyError { .. } => true,
-        _ => false,
-    }
+    matches!(
+        error,
+        E::SocketNotFoundError(_)
+            | E::IOError { .. }
+            | E::RequestTimeoutError
+            | E::HyperResponseError { .. }
+            | E::HyperLegacyError { .. }
+    )
 }

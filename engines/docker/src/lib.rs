@@ -5,7 +5,7 @@
 //!   ([`DockerEngine`]), reconnecting by itself when dockerd comes back.
 //! - [`images`]: builds the lab's images locally (a debootstrap base, app
 //!   images from `content/apps/`), rebuilding only when inputs change.
-//! - [`error`]: [`DockerError`].
+//! - [`error`]: [`DockerError`], one variant per failed operation.
 //! - [`ports`]: [`PortMap`], host ports handed out to sessions.
 //! - [`session`]: [`DockerSession`], one student's containers: labels,
 //!   names, limits, refused options, cleanup and the orphan sweep.

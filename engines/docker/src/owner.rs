@@ -73,6 +73,7 @@ fn start_ticks(pid: u32) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -227,6 +227,7 @@ impl Probe for DockerProbe {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -6,6 +6,8 @@
 //! edition, so the outer test runs the inner one in a child process of this
 //! test binary with `DOCKER_HOST` set.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::Arc;

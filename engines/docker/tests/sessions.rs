@@ -1,6 +1,8 @@
 //! The Docker engine against the real dockerd: images, the Flask task
 //! through the lab shell, port map, isolation, limits, cleanup, orphans.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::HashMap;

@@ -32,7 +32,7 @@ impl DockerCommand {
                 return 1;
             }
         };
-        images.sort_by(|a, b| b.created.cmp(&a.created));
+        images.sort_by_key(|image| std::cmp::Reverse(image.created));
         let filter = parsed.positionals.first().map(|r| normalize_reference(r));
         let now = unix_now();
         let mut rows = Vec::new();

@@ -249,6 +249,7 @@ fn mirror_from_deb822(text: &str, suite: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -139,6 +139,7 @@ pub fn tar_context(files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -56,13 +56,16 @@ struct AppSources {
     files: &'static [(&'static str, &'static str)],
 }
 
+/// The files of a build context: name and contents.
+pub type ContextFiles = Vec<(String, Vec<u8>)>;
+
 /// How an image is made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageRecipe {
     /// A root file system from debootstrap, imported as an image.
     Debootstrap,
     /// A build context (file name, contents) built with the build API.
-    Context(Vec<(String, Vec<u8>)>),
+    Context(ContextFiles),
 }
 
 /// One image the lab can build.
@@ -111,7 +114,7 @@ impl ImageCatalog {
         Ok(ImageCatalog::with_apps(apps))
     }
 
-    fn with_apps(apps: Vec<(&str, Vec<(String, Vec<u8>)>)>) -> Self {
+    fn with_apps(apps: Vec<(&str, ContextFiles)>) -> Self {
         let base = LabImage {
             reference: BASE_IMAGE.to_owned(),
             recipe: ImageRecipe::Debootstrap,
@@ -183,6 +186,7 @@ pub fn normalize_reference(reference: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -209,7 +213,7 @@ mod tests {
     #[test]
     fn changing_an_app_file_changes_only_that_image_hash() {
         let embedded = ImageCatalog::embedded();
-        let mut apps: Vec<(&str, Vec<(String, Vec<u8>)>)> = APPS
+        let mut apps: Vec<(&str, ContextFiles)> = APPS
             .iter()
             .map(|app| {
                 let files = app

@@ -295,6 +295,7 @@ async fn network_exists(docker: &Docker, name: &str) -> Result<bool, DockerError
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

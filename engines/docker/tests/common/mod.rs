@@ -1,5 +1,6 @@
 //! Helpers shared by the tests that talk to the real dockerd.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
