@@ -381,4 +381,11 @@ mod tests {
             let _ = render(text, Theme::from_env());
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_renders(text in "(?s)[#*_`>|\\-\\[\\]()!0-9. a-z\n]{0,200}") {
+            let _ = render(&text, Theme::plain());
+        }
+    }
 }
