@@ -100,6 +100,16 @@ pub fn parse(text: &str) -> ParsedDocument {
             }],
         };
     }
+    if let Some((position, character)) = first_unprintable(text) {
+        let message = format!(
+            "the file contains the control character U+{:04X}, which YAML does not allow",
+            u32::from(character)
+        );
+        return ParsedDocument {
+            root: None,
+            problems: vec![TreeProblem { position, message }],
+        };
+    }
     let mut builder = TreeBuilder::default();
     builder.run(text);
     builder.finish()
@@ -332,6 +342,24 @@ impl TreeBuilder {
     }
 }
 
+/// The first character outside YAML's printable set (tab, line breaks and
+/// printable Unicode), with its position.
+fn first_unprintable(text: &str) -> Option<(Position, char)> {
+    let printable = |c: char| {
+        matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}')
+            || matches!(u32::from(c), 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
+    };
+    let (index, character) = text.char_indices().find(|(_, c)| !printable(*c))?;
+    let before = &text[..index];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map_or(0, |last| last.chars().count())
+        + 1;
+    Some((Position { line, column }, character))
+}
+
 /// The first tab in the leading whitespace of lines 1 to `last_line`.
 fn indentation_tab(text: &str, last_line: usize) -> Option<Position> {
     text.lines()
@@ -463,6 +491,20 @@ mod tests {
         let parsed = parse("a: &x 1\nb: *x\nc: !foo 2\n");
         let messages: Vec<_> = parsed.problems.iter().map(|p| p.message.as_str()).collect();
         assert_eq!(messages.len(), 3, "{messages:?}");
+    }
+
+    #[test]
+    fn control_characters_are_refused_with_their_position() {
+        let parsed = parse("id: a\ntitle: b\u{19}c\n");
+        assert!(parsed.root.is_none());
+        assert_eq!(parsed.problems[0].position, Position { line: 2, column: 9 });
+        assert!(parsed.problems[0].message.contains("U+0019"));
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_non_ascii_text_are_fine() {
+        let parsed = parse("\u{feff}title: Grüße, 世界 🎉\n");
+        assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
     }
 
     #[test]
