@@ -1,6 +1,6 @@
 //! With `DOCKER_HOST` pointing at a socket nobody listens on, the engine
 //! reports itself unavailable with a remedy, and the lab shell's `docker`
-//! says what the real CLI says.
+//! says what the real CLI says; once an engine answers there, both recover.
 //!
 //! Setting an environment variable in a running test is unsafe in this
 //! edition, so the outer test runs the inner one in a child process of this
@@ -61,9 +61,39 @@ async fn dead_socket_inner() {
         ContainerLimits::default(),
     )
     .unwrap();
-    let ran = common::run(&DockerCommand::new(Arc::new(session)), "ps").await;
+    let docker = DockerCommand::new(Arc::new(session));
+    let ran = common::run(&docker, "ps").await;
     assert_eq!(ran.status, 1);
     let expected =
         format!("Cannot connect to the Docker daemon at {address}. Is the docker daemon running?");
     assert!(ran.stderr.starts_with(&expected), "{}", ran.stderr);
+
+    // The engine comes back (here: a relay to the real socket appears at
+    // the address): the same engine and shell recover without a restart.
+    let Some(path) = address.strip_prefix("unix://") else {
+        return;
+    };
+    if !std::path::Path::new(REAL_SOCKET).exists() {
+        eprintln!("SKIPPED recovery half: no local dockerd socket");
+        return;
+    }
+    let _relay = tokio::spawn(relay(tokio::net::UnixListener::bind(path).unwrap()));
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert!(docker.session().engine().status().await.is_ready());
+    let ran = common::run(&docker, "ps").await;
+    assert_eq!(ran.status, 0, "{}", ran.stderr);
+    assert!(ran.stdout.starts_with("CONTAINER ID"));
+}
+
+const REAL_SOCKET: &str = "/var/run/docker.sock";
+
+/// Forwards every connection on `listener` to the real engine socket.
+async fn relay(listener: tokio::net::UnixListener) {
+    while let Ok((mut client, _)) = listener.accept().await {
+        tokio::spawn(async move {
+            if let Ok(mut engine) = tokio::net::UnixStream::connect(REAL_SOCKET).await {
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut engine).await;
+            }
+        });
+    }
 }

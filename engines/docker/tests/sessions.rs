@@ -14,7 +14,7 @@ use lab_docker::{
     CurlCommand, DockerCommand, DockerEngine, DockerProbe, ImageCatalog, ImageStage, build_images,
     sweep_orphans,
 };
-use lab_engine_api::{CheckSpec, LiveValueSpec, Probe};
+use lab_engine_api::{CheckSpec, LiveValueSpec, Probe, ShellCommand};
 
 use common::{run, session};
 
@@ -366,4 +366,97 @@ async fn unknown_images_are_not_available_offline() {
     let pull = run(&docker, "pull nginx").await;
     assert_eq!(pull.status, 1);
     assert!(pull.stderr.contains("not available offline"));
+}
+
+#[tokio::test]
+async fn container_lifecycle_through_the_lab_shell() {
+    let Some(session) = session("lifecycle").await else {
+        return;
+    };
+    let docker = DockerCommand::new(session.clone());
+    let ran = run(
+        &docker,
+        "run -d -p 5000:5000 -e GREETING=hi --name web cryillic/thm_example_app",
+    )
+    .await;
+    assert_eq!(ran.status, 0, "{}", ran.stderr);
+
+    let exec = run(&docker, "exec web printenv GREETING").await;
+    assert_eq!(
+        (exec.status, exec.stdout.as_str()),
+        (0, "hi\n"),
+        "{}",
+        exec.stderr
+    );
+    assert_eq!(
+        run(&docker, "exec web false").await.status,
+        1,
+        "exec passes the exit status on"
+    );
+
+    let mut logs = run(&docker, "logs web").await;
+    for _ in 0..40 {
+        if logs.stderr.contains("Running on") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        logs = run(&docker, "logs --tail 5 web").await;
+    }
+    assert!(
+        logs.stderr.contains("Running on"),
+        "Flask logs to stderr: {}{}",
+        logs.stdout,
+        logs.stderr
+    );
+
+    let rm = run(&docker, "rm web").await;
+    assert_eq!(rm.status, 1);
+    assert!(rm.stderr.contains("container is running"), "{}", rm.stderr);
+    for line in ["stop web", "start web", "restart web"] {
+        let ran = run(&docker, line).await;
+        assert_eq!(
+            (ran.status, ran.stdout.as_str()),
+            (0, "web\n"),
+            "{line}: {}",
+            ran.stderr
+        );
+    }
+    let inspect = run(&docker, "inspect web").await;
+    let document: serde_json::Value = serde_json::from_str(&inspect.stdout).unwrap();
+    assert_eq!(document[0]["Name"], "/web");
+    assert_eq!(document[0]["State"]["Running"], true);
+
+    assert_eq!(
+        docker.complete(&["docker".into(), "st".into()], "we"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        docker.complete(&["docker".into(), "stop".into()], "w"),
+        vec!["web".to_owned()]
+    );
+    assert_eq!(
+        docker.complete(&["docker".into()], "re"),
+        vec!["restart".to_owned()]
+    );
+    assert!(
+        docker
+            .complete(&["docker".into(), "run".into()], "cry")
+            .contains(&"cryillic/thm_example_app".to_owned())
+    );
+
+    let once = run(&docker, "run --rm hello-tryhackme python3 -c print(6*7)").await;
+    assert_eq!(
+        (once.status, once.stdout.as_str()),
+        (0, "42\n"),
+        "{}",
+        once.stderr
+    );
+
+    let forced = run(&docker, "rm -f web").await;
+    assert_eq!((forced.status, forced.stdout.as_str()), (0, "web\n"));
+    assert!(
+        session.list(true).await.unwrap().is_empty(),
+        "--rm and rm -f left nothing"
+    );
+    session.shutdown().await.unwrap();
 }
