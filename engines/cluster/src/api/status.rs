@@ -17,6 +17,8 @@ pub struct ApiError {
     pub message: String,
     /// `(name, kind)` for the `details` field, when one object is concerned.
     pub details: Option<(String, String)>,
+    /// `(field, message)` per problem of an Invalid object; kubectl prints them.
+    pub causes: Vec<(String, String)>,
 }
 
 impl ApiError {
@@ -26,6 +28,7 @@ impl ApiError {
             reason,
             message: message.into(),
             details: None,
+            causes: Vec::new(),
         }
     }
 
@@ -54,6 +57,13 @@ impl ApiError {
         let message = format!("{kind} \"{name}\" is invalid: {}", problems.join(", "));
         let mut error = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", message);
         error.details = Some((name.to_string(), kind.to_string()));
+        error.causes = problems
+            .iter()
+            .map(|p| match p.split_once(": ") {
+                Some((field, message)) => (field.to_string(), message.to_string()),
+                None => (String::new(), p.clone()),
+            })
+            .collect();
         error
     }
 
@@ -74,8 +84,25 @@ impl ApiError {
         });
         if let Some((name, kind)) = &self.details {
             status["details"] = json!({"name": name, "kind": kind});
+            if !self.causes.is_empty() {
+                let causes: Vec<Value> = self
+                    .causes
+                    .iter()
+                    .map(|(field, message)| json!({"reason": cause_reason(message), "message": message, "field": field}))
+                    .collect();
+                status["details"]["causes"] = json!(causes);
+            }
         }
         status
+    }
+}
+
+/// The machine-readable reason of a field problem, from its wording.
+fn cause_reason(message: &str) -> &'static str {
+    if message.starts_with("Required value") {
+        "FieldValueRequired"
+    } else {
+        "FieldValueInvalid"
     }
 }
 
@@ -105,6 +132,7 @@ impl From<StoreError> for ApiError {
             reason,
             message,
             details,
+            causes: Vec::new(),
         }
     }
 }
