@@ -19,11 +19,14 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use crate::cuttable_stream::CuttableStream;
 use crate::server::Shared;
 use crate::terminal_channel::{ChannelOwner, TerminalChannel};
 
 /// How long a closing connection waits for its sessions to save.
 const SESSION_CLOSE_GRACE: Duration = Duration::from_secs(8);
+/// How long a polite disconnect may take before the socket is cut.
+const DISCONNECT_GRACE: Duration = Duration::from_secs(2);
 
 /// A connection between accept and the end of its russh session.
 pub(crate) struct Connection {
@@ -46,6 +49,7 @@ impl Connection {
     pub(crate) async fn run(self, stream: TcpStream) {
         let authenticated = Arc::new(AtomicBool::new(false));
         let channels = TaskTracker::new();
+        let cut = CancellationToken::new();
         let handler = ConnectionHandler {
             shared: Arc::clone(&self.shared),
             peer: self.peer,
@@ -56,9 +60,9 @@ impl Connection {
             channels: channels.clone(),
             shutdown: self.shutdown.clone(),
         };
-        let grace = self.shared.limits.login_grace;
-        let deadline = tokio::time::Instant::now() + grace;
+        let deadline = tokio::time::Instant::now() + self.shared.limits.login_grace;
 
+        let stream = CuttableStream::new(stream, cut.clone());
         let start = russh::server::run_stream(self.russh_config, stream, handler);
         let running = match tokio::time::timeout_at(deadline, start).await {
             Ok(Ok(running)) => running,
@@ -76,7 +80,9 @@ impl Connection {
 
         let mut grace_checked = false;
         let mut shutting_down = false;
+        let mut cut_at: Option<tokio::time::Instant> = None;
         loop {
+            let cut_deadline = cut_at.unwrap_or(deadline);
             tokio::select! {
                 result = &mut running => {
                     log_end(result);
@@ -86,18 +92,20 @@ impl Connection {
                     grace_checked = true;
                     if !authenticated.load(Ordering::Acquire) {
                         tracing::warn!("limit hit: log-in grace time expired");
-                        let _ = handle
-                            .disconnect(Disconnect::ByApplication, "log-in time expired".into(), String::new())
-                            .await;
+                        cut.cancel();
                     }
                 }
                 () = self.shutdown.cancelled(), if !shutting_down => {
                     shutting_down = true;
                     channels.close();
                     let _ = tokio::time::timeout(SESSION_CLOSE_GRACE, channels.wait()).await;
-                    let _ = handle
-                        .disconnect(Disconnect::ByApplication, "server shutting down".into(), String::new())
-                        .await;
+                    let reason = "server shutting down".to_owned();
+                    let _ = handle.disconnect(Disconnect::ByApplication, reason, String::new()).await;
+                    cut_at = Some(tokio::time::Instant::now() + DISCONNECT_GRACE);
+                }
+                () = tokio::time::sleep_until(cut_deadline), if cut_at.is_some() => {
+                    cut_at = None;
+                    cut.cancel();
                 }
             }
         }

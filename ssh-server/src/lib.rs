@@ -11,11 +11,15 @@
 //! - [`users`]: the users file, password hashes, `lab user` helpers.
 //! - [`host_key`]: the persistent ed25519 host key.
 //! - `connection` and `terminal_channel`: per-connection authentication and
-//!   the per-terminal session loop.
+//!   the per-terminal session loop; `cuttable_stream` lets the server end a
+//!   connection that has stopped talking.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod admission;
 pub mod config;
 mod connection;
+mod cuttable_stream;
 pub mod host_key;
 pub mod input;
 pub mod server;

@@ -245,11 +245,11 @@ impl TerminalChannel {
         frames: &mpsc::Sender<Vec<u8>>,
     ) -> EndReason {
         loop {
-            if state.dirty {
-                if let Ok(permit) = frames.try_reserve() {
-                    permit.send(session.render());
-                    state.dirty = false;
-                }
+            if state.dirty
+                && let Ok(permit) = frames.try_reserve()
+            {
+                permit.send(session.render());
+                state.dirty = false;
             }
             if session.wants_exit() {
                 return EndReason::AppExit;

@@ -341,7 +341,13 @@ mod tests {
         let path = dir.path().join("users.toml");
 
         let key_line = new_public_key();
-        add_user(&path, "alice", Some("first"), &[key_line.clone()]).unwrap();
+        add_user(
+            &path,
+            "alice",
+            Some("first"),
+            std::slice::from_ref(&key_line),
+        )
+        .unwrap();
         set_password(&path, "alice", "second").unwrap();
         let users = UserDirectory::load(Some(&path)).unwrap();
 

@@ -106,15 +106,18 @@ async fn public_key_log_in_with_users_file() {
 
     let (_rejected, ok) = login_with_key(server.addr, "alice", other).await;
     assert!(!ok, "an unknown key must be rejected");
-    let (mut handle, ok) = login_with_key(server.addr, "alice", key).await;
+    let (handle, ok) = login_with_key(server.addr, "alice", key).await;
     assert!(ok, "the authorized key must be accepted");
-    let terminal_opened = ClientTerminal::open(&handle, 60, 10).await;
-    let mut terminal = terminal_opened;
+    let mut terminal = ClientTerminal::open(&handle, 60, 10).await;
     terminal.wait_for("user=alice").await;
 
     // With a users file the default password no longer works.
-    let default = handle.authenticate_password(USER, PASSWORD).await;
-    assert!(default.is_err() || !default.unwrap().success());
+    let mut other_connection = connect(server.addr).await;
+    let default = other_connection
+        .authenticate_password(USER, PASSWORD)
+        .await
+        .unwrap();
+    assert!(!default.success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crossterm::event::{Event, KeyCode, KeyEvent};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use lab_ssh::{
     CancellationToken, Limits, RemoteTerminal, Server, ServerConfig, SessionContext,
     SessionFactory, SessionOpenError, TermSize, TerminalSession,
@@ -57,7 +57,8 @@ impl SessionFactory for EchoFactory {
     }
 }
 
-/// Shows who is logged in, the terminal size and what was typed; F10 quits.
+/// Shows who is logged in, the terminal size and the last 40 characters
+/// typed; Ctrl-L clears them, F10 quits.
 pub struct EchoSession {
     context: SessionContext,
     size: TermSize,
@@ -75,6 +76,11 @@ impl TerminalSession for EchoSession {
                 code: KeyCode::F(10),
                 ..
             }) => self.exit = true,
+            Event::Key(KeyEvent {
+                code: KeyCode::Char('l'),
+                modifiers,
+                ..
+            }) if modifiers.contains(KeyModifiers::CONTROL) => self.typed.clear(),
             Event::Key(KeyEvent {
                 code: KeyCode::Char(c),
                 ..
@@ -96,13 +102,15 @@ impl TerminalSession for EchoSession {
     }
 
     fn render(&mut self) -> Vec<u8> {
+        let skip = self.typed.chars().count().saturating_sub(40);
+        let typed: String = self.typed.chars().skip(skip).collect();
         let text = format!(
             "user={} others={} size={}x{}\ntyped:[{}]",
             self.context.user,
             self.context.other_sessions_of_user,
             self.size.cols,
             self.size.rows,
-            self.typed
+            typed
         );
         self.terminal
             .draw(|f| f.render_widget(Paragraph::new(text), f.area()))
