@@ -185,3 +185,30 @@ fn app_can_move_to_another_thread() {
     fn assert_send<T: Send>() {}
     assert_send::<lab::app::App>();
 }
+
+#[test]
+fn engine_states_show_in_the_status_bar() {
+    use lab_engine_api::{EngineKind, EngineState, EngineStatus};
+    let (mut h, _dir) = opened(Size::new(140, 36));
+    let ready = EngineStatus {
+        kind: EngineKind::Docker,
+        state: EngineState::Ready {
+            detail: "29".into(),
+        },
+    };
+    let missing = EngineStatus {
+        kind: EngineKind::Cluster,
+        state: EngineState::Unavailable {
+            reason: "no".into(),
+            remedy: "start it".into(),
+        },
+    };
+    for status in [ready, missing] {
+        h.app
+            .handle_event(AppEvent::Session(lab::session::SessionEvent::Engine(
+                status,
+            )));
+    }
+    let last_row = h.screen().lines().last().unwrap().to_owned();
+    assert!(last_row.contains("docker ✓ cluster ✗"), "{last_row}");
+}

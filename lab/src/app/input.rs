@@ -37,6 +37,8 @@ pub fn terminal_event(app: &mut App, event: Event) -> Flow {
 }
 
 fn key_event(app: &mut App, key: KeyEvent) -> Flow {
+    // A notice stays until the next key; one raised by this key is kept.
+    app.notice = None;
     if app.help_open {
         app.help_open = !closes_help(key);
         return quit_if_ctrl_c(key);

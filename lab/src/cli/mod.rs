@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use lab_scenario::ScenarioCatalog;
 
-use crate::app::App;
+use crate::app::{App, PaneStatus};
 use crate::doctor::{EngineCheck, default_engine_checks};
 use crate::paths;
 
@@ -94,7 +94,10 @@ impl Default for Wiring {
     fn default() -> Self {
         Wiring {
             engine_checks: default_engine_checks(),
-            on_scenario_start: Box::new(|_, _| {}),
+            on_scenario_start: Box::new(|app, _| {
+                let reason = "it is not built into this lab yet".to_owned();
+                app.set_pane_status(PaneStatus::Unavailable { reason });
+            }),
         }
     }
 }

@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{LineGauge, Paragraph, Tabs};
 
 use crate::app::{App, Focus};
@@ -41,7 +41,12 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
             .unfilled_style(app.theme.muted());
         frame.render_widget(gauge, progress);
     }
-    frame.render_widget(key_hints(app), keys);
+    let engines = engine_line(app);
+    let width = u16::try_from(engines.width()).unwrap_or(u16::MAX);
+    let [hints, states] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(width)]).areas(keys);
+    frame.render_widget(key_hints(app), hints);
+    frame.render_widget(Paragraph::new(engines), states);
 }
 
 fn key_hints(app: &App) -> Paragraph<'static> {
@@ -57,4 +62,19 @@ fn key_hints(app: &App) -> Paragraph<'static> {
         (true, _) => "Tab pane · ↑↓ PgUp PgDn scroll · n/p task · h hint · ? help · q quit",
     };
     Paragraph::new(Line::styled(text, app.theme.muted())).style(Style::new())
+}
+
+/// The engines this session has heard from: `docker ✓ cluster ✗`.
+fn engine_line(app: &App) -> Line<'static> {
+    let mut spans = Vec::new();
+    for status in app.engines.values() {
+        let (mark, style) = if status.is_ready() {
+            ("✓", app.theme.good())
+        } else {
+            ("✗", app.theme.bad())
+        };
+        spans.push(Span::raw(format!(" {} ", status.kind)));
+        spans.push(Span::styled(mark, style));
+    }
+    Line::from(spans)
 }
