@@ -130,6 +130,14 @@ async fn flask_task_completes_through_the_lab_shell() {
         ps.stdout
     );
     assert!(ps.stdout.contains(&names[0]));
+    let addresses = session.published_addresses().await.unwrap();
+    assert_eq!(addresses.len(), 1);
+    assert_eq!(addresses[0].0, 5000);
+    assert_ne!(
+        addresses[0].1.port(),
+        5000,
+        "the real port comes from the port map"
+    );
     assert!(
         !ps.stdout.contains("lab-"),
         "engine names never show: {}",
@@ -452,6 +460,31 @@ async fn container_lifecycle_through_the_lab_shell() {
         once.stderr
     );
 
+    assert_eq!(run(&docker, "stop web").await.status, 0);
+    let taker = run(
+        &docker,
+        "run -d -p 5000:5000 --name taker cryillic/thm_example_app",
+    )
+    .await;
+    assert_eq!(taker.status, 0, "{}", taker.stderr);
+    let clash = run(&docker, "start web").await;
+    assert_eq!(clash.status, 1);
+    assert!(
+        clash
+            .stderr
+            .contains("Bind for 0.0.0.0:5000 failed: port is already allocated"),
+        "{}",
+        clash.stderr
+    );
+    let again = run(&docker, "run -d -p 5000:5000 cryillic/thm_example_app").await;
+    assert_eq!(again.status, 125);
+    assert!(
+        again.stderr.contains("port is already allocated"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(run(&docker, "rm -f taker").await.status, 0);
+
     let forced = run(&docker, "rm -f web").await;
     assert_eq!((forced.status, forced.stdout.as_str()), (0, "web\n"));
     assert!(
@@ -459,4 +492,36 @@ async fn container_lifecycle_through_the_lab_shell() {
         "--rm and rm -f left nothing"
     );
     session.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_session_removes_its_containers() {
+    let Some(session) = session("dropped").await else {
+        return;
+    };
+    let docker = DockerCommand::new(session.clone());
+    assert_eq!(run(&docker, "run -d hello-tryhackme").await.status, 0);
+    let id = session.id().to_owned();
+    let client = session.engine().client().await.unwrap();
+    drop(docker);
+    drop(session);
+
+    let filters = HashMap::from([("label".to_owned(), vec![format!("lab.session={id}")])]);
+    let options = ListContainersOptions {
+        all: true,
+        filters: Some(filters),
+        ..Default::default()
+    };
+    for _ in 0..80 {
+        if client
+            .list_containers(Some(options.clone()))
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("the dropped session's container is still there after 20 s");
 }

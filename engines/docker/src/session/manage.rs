@@ -71,8 +71,11 @@ impl DockerSession {
         Ok(container)
     }
 
+    /// Starts a stopped container; refused when another running container
+    /// of the session publishes the same student port meanwhile.
     pub async fn start(&self, reference: &str) -> Result<SessionContainer, DockerError> {
         let container = self.find(reference).await?;
+        self.check_port_free_for(&container).await?;
         let id = container.id.clone();
         self.call(
             |docker| async move {
@@ -84,6 +87,22 @@ impl DockerSession {
         )
         .await?;
         Ok(container)
+    }
+
+    async fn check_port_free_for(&self, container: &SessionContainer) -> Result<(), DockerError> {
+        let wanted =
+            super::parse_ports_label(container.labels.get(super::PORTS_LABEL).map(String::as_str));
+        let running = self.list(false).await?;
+        let busy = running
+            .iter()
+            .filter(|other| other.id != container.id)
+            .flat_map(|other| other.ports.iter().filter_map(|p| p.student_port));
+        for port in busy {
+            if wanted.values().any(|w| *w == port) {
+                return Err(DockerError::PortInUse { port });
+            }
+        }
+        Ok(())
     }
 
     pub async fn restart(&self, reference: &str) -> Result<SessionContainer, DockerError> {

@@ -217,6 +217,20 @@ impl DockerSession {
         text.replace(&format!("lab-{}-", self.id), "")
     }
 
+    /// Where each port the student published really listens, for the UI:
+    /// (student's host port, real address), running containers only.
+    pub async fn published_addresses(
+        &self,
+    ) -> Result<Vec<(u16, std::net::SocketAddr)>, DockerError> {
+        let ip = std::net::IpAddr::V4(self.ports.bind_ip());
+        let containers = self.list(false).await?;
+        Ok(containers
+            .iter()
+            .flat_map(|c| c.ports.iter())
+            .filter_map(|p| Some((p.student_port?, std::net::SocketAddr::new(ip, p.host_port?))))
+            .collect())
+    }
+
     /// Container names seen at the last listing, for completion.
     pub fn cached_names(&self) -> Vec<String> {
         self.names.lock().map(|n| n.clone()).unwrap_or_default()
