@@ -124,6 +124,7 @@ fn paste_into_an_answer_box_keeps_one_line() {
 struct RecordingPane {
     events: Arc<Mutex<Vec<Event>>>,
     size: Arc<Mutex<(u16, u16)>>,
+    focused: Arc<Mutex<bool>>,
 }
 
 impl TerminalPane for RecordingPane {
@@ -135,12 +136,20 @@ impl TerminalPane for RecordingPane {
         if matches!(event, Event::Key(k) if k.code == KeyCode::Tab) {
             return PaneReply::Ignored;
         }
+        if matches!(event, Event::Key(k) if k.code == KeyCode::Char('d') && k.modifiers == KeyModifiers::CONTROL)
+        {
+            return PaneReply::Leave;
+        }
         self.events.lock().unwrap().push(event.clone());
         PaneReply::Consumed
     }
 
     fn resize(&mut self, columns: u16, rows: u16) {
         *self.size.lock().unwrap() = (columns, rows);
+    }
+
+    fn set_focused(&mut self, focused: bool) {
+        *self.focused.lock().unwrap() = focused;
     }
 }
 

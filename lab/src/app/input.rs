@@ -149,8 +149,13 @@ fn terminal_key(app: &mut App, key: KeyEvent) -> Flow {
         Some(pane) => pane.handle_event(&Event::Key(key)),
         None => PaneReply::Ignored,
     };
-    if reply == PaneReply::Consumed {
-        return Flow::Continue;
+    match reply {
+        PaneReply::Consumed => return Flow::Continue,
+        PaneReply::Leave => {
+            set_focus(app, Focus::Questions);
+            return Flow::Continue;
+        }
+        PaneReply::Ignored => {}
     }
     match key.code {
         KeyCode::Tab => move_focus(app, true),
@@ -198,8 +203,15 @@ fn move_focus(app: &mut App, forward: bool) {
     if matches!(app.screen, Screen::Picker { .. }) {
         return;
     }
-    app.focus = app.focus.step(forward);
+    set_focus(app, app.focus.step(forward));
+}
+
+fn set_focus(app: &mut App, focus: Focus) {
+    app.focus = focus;
     app.resize_pane();
+    if let Some(pane) = app.pane.as_mut() {
+        pane.set_focused(focus == Focus::Terminal);
+    }
 }
 
 fn mouse_event(app: &mut App, mouse: MouseEvent) {

@@ -182,7 +182,10 @@ impl App {
                 actions::rerun_unfinished_checks(self);
                 Flow::Continue
             }
-            AppEvent::PaneChanged => Flow::Continue,
+            AppEvent::PaneChanged => {
+                self.poll_pane();
+                Flow::Continue
+            }
         }
     }
 
@@ -215,7 +218,14 @@ impl App {
         if let Some(area) = self.pane_inner_size() {
             pane.resize(area.width, area.height);
         }
+        pane.set_focused(self.focus == Focus::Terminal);
         self.pane = Some(pane);
+    }
+
+    /// Lets the pane take in output produced in the background; true when
+    /// the screen needs drawing again. Drivers call this on every turn.
+    pub fn poll_pane(&mut self) -> bool {
+        self.pane.as_mut().is_some_and(|pane| pane.poll())
     }
 
     /// Removes the pane (the shell ended) and says why in its place.

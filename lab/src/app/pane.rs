@@ -5,13 +5,16 @@
 
 use crossterm::event::Event;
 use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
+use ratatui::layout::{Position, Rect};
 
 /// Whether the pane used an event. An ignored Tab moves focus on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaneReply {
     Consumed,
     Ignored,
+    /// The learner left the terminal (Ctrl-D on an empty line, `exit`):
+    /// focus moves back to the questions.
+    Leave,
 }
 
 /// A terminal pane widget (the lab shell) that the App draws and feeds keys.
@@ -28,6 +31,23 @@ pub trait TerminalPane: Send {
 
     /// The inner size changed (columns, rows); called before the next render.
     fn resize(&mut self, columns: u16, rows: u16);
+
+    /// Takes in output that arrived since the last call (command output
+    /// produced on other tasks); true when the pane must be drawn again.
+    /// Drivers call it through [`App::poll_pane`](super::App::poll_pane)
+    /// on every turn of their loop; it must not block.
+    fn poll(&mut self) -> bool {
+        false
+    }
+
+    /// Where the terminal cursor goes when the pane, drawn in `area`, has
+    /// focus; `None` hides it.
+    fn cursor(&self, _area: Rect) -> Option<Position> {
+        None
+    }
+
+    /// The pane gained or lost the keyboard.
+    fn set_focused(&mut self, _focused: bool) {}
 
     /// The title over the pane, e.g. "lab shell".
     fn title(&self) -> String {

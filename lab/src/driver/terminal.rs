@@ -63,6 +63,7 @@ fn event_loop(
             }
         }
         drain(app, events);
+        app.poll_pane();
         if last_tick.elapsed() >= TICK {
             app.handle_event(AppEvent::Tick);
             last_tick = Instant::now();

@@ -18,7 +18,12 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     frame.render_widget(pane_block(app.theme, format!(" {title} "), focused), area);
     let inside = inner(area);
     match app.pane.as_ref() {
-        Some(pane) => pane.render(inside, frame.buffer_mut(), focused),
+        Some(pane) => {
+            pane.render(inside, frame.buffer_mut(), focused);
+            if let Some(cursor) = pane.cursor(inside).filter(|_| focused && !app.help_open) {
+                frame.set_cursor_position(cursor);
+            }
+        }
         None => placeholder(app, inside, frame),
     }
 }
