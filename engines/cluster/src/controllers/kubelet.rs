@@ -265,9 +265,13 @@ async fn step(
     if c.not_before.is_some_and(|t| Instant::now() < t) {
         return;
     }
-    match c.id.clone() {
-        None => first_start(state, pod, c, spec).await,
-        Some(id) => match state.runtime.state(&id).await {
+    if c.id.is_none() {
+        first_start(state, pod, c, spec).await;
+    }
+    // A container just started is inspected at once, so the pod reports
+    // its address and readiness in the same pass.
+    if let Some(id) = c.id.clone() {
+        match state.runtime.state(&id).await {
             Ok(ContainerState::Running { started_at, ip }) => {
                 c.running_since = Some(started_at);
                 c.ip = ip.or(c.ip.take());
@@ -293,7 +297,7 @@ async fn step(
             }
             Ok(ContainerState::Missing) => c.id = None,
             Err(error) => tracing::warn!(%error, "could not inspect a pod container"),
-        },
+        }
     }
 }
 
