@@ -116,7 +116,7 @@ impl Connection {
 
 fn log_end(result: Result<(), ConnectionError>) {
     match result {
-        Ok(()) => tracing::debug!("connection closed"),
+        Ok(()) => tracing::info!("log-out: connection closed"),
         Err(ConnectionError::TooManyFailures) => {
             tracing::warn!("limit hit: connection closed after too many failed log-ins");
         }

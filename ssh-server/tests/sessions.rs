@@ -316,3 +316,30 @@ async fn server_shutdown_closes_sessions_cleanly() {
     let finished = tokio::time::timeout(Duration::from_secs(15), server.task).await;
     assert!(matches!(finished, Ok(Ok(Ok(())))));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_that_stops_reading_gets_the_latest_frame_when_it_resumes() {
+    let server = TestServer::start(Limits::default()).await;
+    // A small window makes the server run out of send credit quickly.
+    let config = russh::client::Config { window_size: 2048, ..Default::default() };
+    let mut handle = connect_with(server.addr, config).await;
+    assert!(handle.authenticate_password(USER, PASSWORD).await.unwrap().success());
+    let mut terminal = ClientTerminal::open(&handle, 80, 24).await;
+    terminal.wait_for("typed:[]").await;
+
+    // Type without reading anything back.
+    let keystrokes = 1000;
+    for i in 0..keystrokes {
+        terminal.send(&[b'a' + u8::try_from(i % 26).unwrap()]).await;
+    }
+    terminal.send(b"END").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let renders_while_stalled = server.stats.renders.load(Ordering::SeqCst);
+
+    eprintln!("renders while stalled: {renders_while_stalled} for {keystrokes} keystrokes");
+    terminal.wait_for("END]").await;
+    assert!(
+        renders_while_stalled < keystrokes / 2,
+        "frames should be coalesced while the client is not reading, got {renders_while_stalled}"
+    );
+}

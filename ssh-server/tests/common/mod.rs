@@ -29,6 +29,7 @@ pub const PASSWORD: &str = "TryHackMe!";
 pub struct EchoStats {
     pub opened: AtomicUsize,
     pub closed: AtomicUsize,
+    pub renders: AtomicUsize,
     pub events: Mutex<Vec<Event>>,
 }
 
@@ -102,6 +103,7 @@ impl TerminalSession for EchoSession {
     }
 
     fn render(&mut self) -> Vec<u8> {
+        self.stats.renders.fetch_add(1, Ordering::SeqCst);
         let skip = self.typed.chars().count().saturating_sub(40);
         let typed: String = self.typed.chars().skip(skip).collect();
         let text = format!(
@@ -212,8 +214,11 @@ impl client::Handler for TrustingClient {
 pub type ClientHandle = client::Handle<TrustingClient>;
 
 pub async fn connect(addr: SocketAddr) -> ClientHandle {
-    let config = Arc::new(client::Config::default());
-    client::connect(config, addr, TrustingClient).await.unwrap()
+    connect_with(addr, client::Config::default()).await
+}
+
+pub async fn connect_with(addr: SocketAddr, config: client::Config) -> ClientHandle {
+    client::connect(Arc::new(config), addr, TrustingClient).await.unwrap()
 }
 
 pub async fn login(addr: SocketAddr) -> ClientHandle {
