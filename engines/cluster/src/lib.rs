@@ -6,8 +6,8 @@
 //! `kube` client, an in-memory object store, and the controllers that make
 //! Deployments, ReplicaSets, Pods and Services behave.
 //!
-//! - [`cluster`]: [`EmbeddedCluster`] (start, kubeconfig, manifests, shutdown)
-//!   and the shared [`cluster::ClusterState`].
+//! - [`cluster`]: [`EmbeddedCluster`] (start, kubeconfig, manifests,
+//!   shutdown) and the shared [`cluster::ClusterState`].
 //! - [`api`]: routing, discovery, resource verbs, watch, tables, OpenAPI.
 //! - [`store`]: the revisioned object store with watch history.
 //! - [`objects`]: decoding through k8s-openapi types, defaults, validation.
@@ -16,6 +16,9 @@
 //! - [`runtime`]: the [`runtime::PodRuntime`] trait and its Docker runtime.
 //! - [`seed`]: the starting state (node `minikube`, kube-system pods).
 //! - [`resources`]: the table of served kinds.
+
+// Tests may unwrap: a panic there is a failed test.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
 pub mod cluster;

@@ -2,6 +2,8 @@
 //! plane decides (which containers start and stop) is checked apart from
 //! Docker. The kubectl tests cover the same paths on the real runtime.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

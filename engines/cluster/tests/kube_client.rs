@@ -1,6 +1,8 @@
 //! The `kube` crate as a client of the embedded cluster: list, watch and
 //! the patch flavours, through the kubeconfig the cluster writes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;
@@ -72,16 +74,12 @@ async fn kube_client_patches_and_watches() {
     let seen = tokio::spawn(async move {
         let mut events = std::pin::pin!(events);
         while let Some(event) = events.try_next().await.unwrap() {
-            if let watcher::Event::Apply(cm) = event {
-                if cm
-                    .data
-                    .as_ref()
-                    .and_then(|d| d.get("mode"))
-                    .map(String::as_str)
-                    == Some("prod")
-                {
-                    return true;
-                }
+            let mode = match &event {
+                watcher::Event::Apply(cm) => cm.data.as_ref().and_then(|d| d.get("mode")).cloned(),
+                _ => None,
+            };
+            if mode.as_deref() == Some("prod") {
+                return true;
             }
         }
         false

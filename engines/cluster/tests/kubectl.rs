@@ -2,6 +2,8 @@
 //! whether it exits 0. Tests that run pods need the Docker engine and say so
 //! when it is missing.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{TestCluster, docker_available, ensure_test_image, web_manifest};

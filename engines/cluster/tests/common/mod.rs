@@ -2,6 +2,7 @@
 //! kubeconfig in a temporary directory, the real `kubectl` binary, and a
 //! tiny test image imported into the local Docker engine.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
