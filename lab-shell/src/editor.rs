@@ -94,10 +94,10 @@ impl LineEditor {
 
     /// Applies one key.
     pub fn handle_key(&mut self, key: KeyEvent, history: &History) -> EditorAction {
-        if self.search.is_some() {
-            if let Some(action) = self.search_key(key, history) {
-                return action;
-            }
+        if self.search.is_some()
+            && let Some(action) = self.search_key(key, history)
+        {
+            return action;
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let alt = key.modifiers.contains(KeyModifiers::ALT);

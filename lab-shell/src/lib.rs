@@ -19,11 +19,14 @@
 //! - [`host`]: [`HostShellPane`], a real PTY with the user's login shell for
 //!   `lab --host-shell` on the local machine.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod builtins;
 pub mod complete;
 pub mod editor;
 pub mod filters;
 pub mod history;
+pub mod host;
 pub mod keys;
 pub mod pane;
 pub mod parse;
@@ -33,6 +36,10 @@ pub mod script;
 pub mod shell;
 pub mod terminal;
 
+/// The key event types the pane and editor take, re-exported so callers
+/// use the same crossterm version.
+pub use crossterm;
+pub use host::{HostShellError, HostShellPane};
 pub use pane::{PaneUpdate, ShellPane};
 pub use registry::CommandRegistry;
 pub use script::run_script;

@@ -96,6 +96,8 @@ pub struct ShellPane {
     /// Display offset of the screen cursor from the start of the prompt,
     /// as last drawn.
     drawn_cursor: usize,
+    /// Display offset of the end of the edit line, as last drawn.
+    drawn_end: usize,
     focused: bool,
 }
 
@@ -125,6 +127,7 @@ impl ShellPane {
             prompt: String::new(),
             prompt_width: 0,
             drawn_cursor: 0,
+            drawn_end: 0,
             focused: true,
         };
         pane.show_prompt(shell);
@@ -163,10 +166,10 @@ impl ShellPane {
         if self.running.is_some() {
             return self.running_key(key);
         }
-        if self.menu.is_some() {
-            if let Some(update) = self.menu_key(key) {
-                return update;
-            }
+        if self.menu.is_some()
+            && let Some(update) = self.menu_key(key)
+        {
+            return update;
         }
         self.editor_key(key)
     }
@@ -197,6 +200,7 @@ impl ShellPane {
             EditorAction::ClearScreen => {
                 self.view.process(b"\x1b[H\x1b[2J");
                 self.drawn_cursor = 0;
+                self.drawn_end = 0;
                 self.redraw_line()
             }
             EditorAction::Leave => PaneUpdate::Leave,
@@ -214,24 +218,27 @@ impl ShellPane {
     /// a fresh row.
     fn end_edit_line(&mut self, suffix: &str) {
         let cols = usize::from(self.view.size().1);
-        let end = self.prompt_width + self.editor.text().width();
-        let down = end / cols - self.drawn_cursor / cols;
+        let end = self.drawn_end;
+        let down = (end / cols).saturating_sub(self.drawn_cursor / cols);
         let mut out = String::new();
         if down > 0 {
             out.push_str(&format!("\x1b[{down}B"));
         }
         out.push('\r');
-        if end % cols > 0 {
+        if !end.is_multiple_of(cols) {
             out.push_str(&format!("\x1b[{}C", end % cols));
         }
         out.push_str(suffix);
         out.push_str("\r\n");
         self.view.process(out.as_bytes());
         self.drawn_cursor = 0;
+        self.drawn_end = 0;
     }
 
     fn submit(&mut self, line: String) -> PaneUpdate {
         self.menu = None;
+        // Shows the line as it runs (with the shell's prompt, not a search).
+        self.redraw_line();
         self.end_edit_line("");
         self.editor.reset();
         let Some(shell) = self.shell.take() else {
@@ -325,20 +332,18 @@ impl ShellPane {
     /// Waits until output arrives or the running line ends, and applies
     /// it. Cancel-safe. Pending forever when the shell is idle.
     pub async fn next_update(&mut self) -> PaneUpdate {
-        loop {
-            let update = self.poll();
-            if update != PaneUpdate::Nothing {
-                return update;
+        let update = self.poll();
+        if update != PaneUpdate::Nothing {
+            return update;
+        }
+        let running = &mut self.running;
+        let output = &mut self.output;
+        tokio::select! {
+            Some(bytes) = output.recv() => {
+                self.view.process_text(&bytes);
+                PaneUpdate::Redraw
             }
-            let running = &mut self.running;
-            let output = &mut self.output;
-            tokio::select! {
-                Some(bytes) = output.recv() => {
-                    self.view.process_text(&bytes);
-                    return PaneUpdate::Redraw;
-                }
-                result = line_done(running) => return self.finish_line(result.map_err(|_| ())),
-            }
+            result = line_done(running) => self.finish_line(result.map_err(|_| ())),
         }
     }
 
@@ -385,6 +390,7 @@ impl ShellPane {
         self.prompt_width = shell.prompt_plain().width();
         self.shell = Some(shell);
         self.drawn_cursor = 0;
+        self.drawn_end = 0;
         self.redraw_line();
     }
 
@@ -409,17 +415,18 @@ impl ShellPane {
         out.push_str("\r\x1b[J");
         out.push_str(&prompt);
         out.push_str(&text);
-        if end > 0 && end % cols == 0 {
+        if end > 0 && end.is_multiple_of(cols) {
             // Leave the pending-wrap state so rows can be counted exactly.
             out.push_str(" \r\x1b[K");
         }
-        push_up(&mut out, end / cols - cursor / cols);
+        push_up(&mut out, (end / cols).saturating_sub(cursor / cols));
         out.push('\r');
-        if cursor % cols > 0 {
+        if !cursor.is_multiple_of(cols) {
             out.push_str(&format!("\x1b[{}C", cursor % cols));
         }
         self.view.process(out.as_bytes());
         self.drawn_cursor = cursor;
+        self.drawn_end = end;
         PaneUpdate::Redraw
     }
 
@@ -498,6 +505,7 @@ impl ShellPane {
             self.view.process(b"\r\n");
         }
         self.drawn_cursor = 0;
+        self.drawn_end = 0;
         self.redraw_line();
     }
 
@@ -517,6 +525,7 @@ impl ShellPane {
         self.view.process(out.as_bytes());
         self.view.resize(rows, cols);
         self.drawn_cursor = 0;
+        self.drawn_end = 0;
         if let Some(shell) = &mut self.shell {
             shell.set_columns(cols);
         }

@@ -507,11 +507,11 @@ impl Parser {
 
 /// Adds a word to a command: leading `NAME=value` words are assignments.
 fn push_word(command: &mut SimpleCommand, word: Word) {
-    if command.words.is_empty() {
-        if let Some((name, value)) = split_assignment(&word) {
-            command.assignments.push((name, value));
-            return;
-        }
+    if command.words.is_empty()
+        && let Some((name, value)) = split_assignment(&word)
+    {
+        command.assignments.push((name, value));
+        return;
     }
     command.words.push(word);
 }

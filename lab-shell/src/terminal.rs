@@ -119,11 +119,9 @@ impl TerminalView {
                 }
             }
         }
-        if show_cursor {
-            if let Some(position) = self.cursor_position(area) {
-                let cell = &mut buf[position];
-                cell.set_style(cell.style().add_modifier(Modifier::REVERSED));
-            }
+        if show_cursor && let Some(position) = self.cursor_position(area) {
+            let cell = &mut buf[position];
+            cell.set_style(cell.style().add_modifier(Modifier::REVERSED));
         }
     }
 }
