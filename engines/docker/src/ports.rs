@@ -116,6 +116,47 @@ impl PortMap {
     }
 }
 
+/// Ports allocated for a container that is being created. Dropping the
+/// lease gives them back (a failed or cancelled `docker run`), unless
+/// [`PortLease::keep`] handed them to the created container.
+#[derive(Debug)]
+pub struct PortLease<'a> {
+    map: &'a PortMap,
+    ports: Vec<u16>,
+}
+
+impl<'a> PortLease<'a> {
+    /// `count` ports, or none when the range runs out.
+    pub fn allocate(map: &'a PortMap, count: usize) -> Result<Self, DockerError> {
+        let mut lease = PortLease {
+            map,
+            ports: Vec::with_capacity(count),
+        };
+        for _ in 0..count {
+            lease.ports.push(map.allocate()?);
+        }
+        Ok(lease)
+    }
+
+    pub fn ports(&self) -> &[u16] {
+        &self.ports
+    }
+
+    /// Records the container as holder; the ports stay taken until the
+    /// container is removed.
+    pub fn keep(mut self, container_id: &str) {
+        for port in self.ports.drain(..) {
+            self.map.assign(port, container_id);
+        }
+    }
+}
+
+impl Drop for PortLease<'_> {
+    fn drop(&mut self) {
+        self.ports.iter().for_each(|port| self.map.release(*port));
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -150,6 +191,15 @@ mod tests {
         let map = PortMap::new(41030..=41031, Ipv4Addr::LOCALHOST);
         assert_eq!(map.allocate().unwrap(), 41031);
         drop(taken);
+    }
+
+    #[test]
+    fn a_dropped_lease_gives_its_ports_back_and_a_kept_one_does_not() {
+        let map = PortMap::new(41050..=41059, Ipv4Addr::LOCALHOST);
+        drop(PortLease::allocate(&map, 2).unwrap());
+        assert_eq!(map.held(), 0);
+        PortLease::allocate(&map, 2).unwrap().keep("abc");
+        assert_eq!(map.held(), 2);
     }
 
     #[test]

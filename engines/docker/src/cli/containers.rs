@@ -173,6 +173,7 @@ impl DockerCommand {
         let result = loop {
             tokio::select! {
                 result = &mut run => break result,
+                _ = inv.cancel.cancelled() => return 130,
                 Some(line) = lines.recv() => { let _ = inv.stderr.line(line).await; }
             }
         };

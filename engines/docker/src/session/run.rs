@@ -16,12 +16,24 @@ use crate::error::DockerError;
 use crate::images::{ImageProgress, ensure_image, normalize_reference};
 use crate::names::random_name;
 use crate::owner::OwnerStamp;
+use crate::ports::PortLease;
 
 /// Names docker accepts for containers.
 fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// Where a new container goes: its names, network and ports.
+struct Placement<'a> {
+    /// The student's name for it.
+    name: &'a str,
+    network: &'a str,
+    /// Each request with the real host port from the port map.
+    real_ports: Vec<(PortRequest, u16)>,
+    /// Each request with the host port the student asked for.
+    student_ports: Vec<(PortRequest, Option<u16>)>,
 }
 
 /// A container the session just started.
@@ -34,7 +46,10 @@ pub struct StartedContainer {
 
 impl DockerSession {
     /// Creates and starts a container, building its lab image first when it
-    /// is missing or out of date (progress goes to `progress`).
+    /// is missing or out of date (progress goes to `progress`). Dropping the
+    /// future (Ctrl-C) leaves nothing behind but, at worst, a created
+    /// container that the session's shutdown removes.
+    #[tracing::instrument(skip_all, fields(session = %self.id, image = %spec.image))]
     pub async fn run_container(
         &self,
         spec: ContainerSpec,
@@ -48,15 +63,22 @@ impl DockerSession {
         self.ensure_image(&docker, &spec.image, progress).await?;
         let network = self.network(&docker).await?;
 
-        let real_ports = self.allocate_ports(&spec.ports)?;
+        let lease = PortLease::allocate(&self.ports, spec.ports.len())?;
+        let real_ports: Vec<(PortRequest, u16)> = spec
+            .ports
+            .iter()
+            .copied()
+            .zip(lease.ports().iter().copied())
+            .collect();
+        let placement = Placement {
+            name: &name,
+            network: &network,
+            real_ports,
+            student_ports,
+        };
         let result = self
-            .create_and_start(&docker, &spec, &name, &network, &real_ports, &student_ports)
+            .create_and_start(&docker, &spec, &placement, lease)
             .await;
-        if result.is_err() {
-            real_ports
-                .iter()
-                .for_each(|(_, port)| self.ports.release(*port));
-        }
         let result = result.map(|id| StartedContainer { id, name });
         if let Err(error) = &result {
             self.engine.note_failure(error).await;
@@ -162,35 +184,15 @@ impl DockerSession {
         labels
     }
 
-    fn allocate_ports(
-        &self,
-        requests: &[PortRequest],
-    ) -> Result<Vec<(PortRequest, u16)>, DockerError> {
-        let mut allocated = Vec::new();
-        for request in requests {
-            match self.ports.allocate() {
-                Ok(port) => allocated.push((*request, port)),
-                Err(error) => {
-                    allocated
-                        .iter()
-                        .for_each(|(_, port)| self.ports.release(*port));
-                    return Err(error);
-                }
-            }
-        }
-        Ok(allocated)
-    }
-
     async fn create_and_start(
         &self,
         docker: &Docker,
         spec: &ContainerSpec,
-        name: &str,
-        network: &str,
-        real_ports: &[(PortRequest, u16)],
-        student_ports: &[(PortRequest, Option<u16>)],
+        placement: &Placement<'_>,
+        lease: PortLease<'_>,
     ) -> Result<String, DockerError> {
-        let body = self.create_body(spec, name, network, real_ports, student_ports);
+        let name = placement.name;
+        let body = self.create_body(spec, placement);
         let options = CreateContainerOptions {
             name: Some(self.engine_name(name)),
             ..Default::default()
@@ -199,9 +201,7 @@ impl DockerSession {
             .create_container(Some(options), body)
             .await
             .map_err(|e| DockerError::api(format!("create container {name}"), e))?;
-        for (_, port) in real_ports {
-            self.ports.assign(*port, &created.id);
-        }
+        lease.keep(&created.id);
         if let Ok(mut owned) = self.owned.lock() {
             owned.push(created.id.clone());
         }
@@ -216,17 +216,11 @@ impl DockerSession {
         Ok(created.id)
     }
 
-    fn create_body(
-        &self,
-        spec: &ContainerSpec,
-        name: &str,
-        network: &str,
-        real_ports: &[(PortRequest, u16)],
-        student_ports: &[(PortRequest, Option<u16>)],
-    ) -> ContainerCreateBody {
+    fn create_body(&self, spec: &ContainerSpec, placement: &Placement<'_>) -> ContainerCreateBody {
+        let (name, real_ports) = (placement.name, &placement.real_ports);
         let shown: Vec<(PortRequest, u16)> = real_ports
             .iter()
-            .zip(student_ports)
+            .zip(&placement.student_ports)
             .map(|((request, real), (_, student))| (*request, student.unwrap_or(*real)))
             .collect();
         let mut labels = self.base_labels();
@@ -244,18 +238,14 @@ impl DockerSession {
             hostname: spec.hostname.clone(),
             labels: Some(labels),
             exposed_ports: Some(real_ports.iter().map(|(r, _)| port_key(r)).collect()),
-            host_config: Some(self.host_config(spec, network, real_ports)),
+            host_config: Some(self.host_config(spec, placement)),
             ..Default::default()
         }
     }
 
-    fn host_config(
-        &self,
-        spec: &ContainerSpec,
-        network: &str,
-        real_ports: &[(PortRequest, u16)],
-    ) -> HostConfig {
-        let bindings = real_ports
+    fn host_config(&self, spec: &ContainerSpec, placement: &Placement<'_>) -> HostConfig {
+        let bindings = placement
+            .real_ports
             .iter()
             .map(|(request, real)| {
                 let binding = PortBinding {
@@ -270,7 +260,7 @@ impl DockerSession {
             pids_limit: Some(self.limits.pids),
             memory: Some(self.limits.memory_bytes),
             cpu_shares: Some(self.limits.cpu_shares),
-            network_mode: Some(network.to_owned()),
+            network_mode: Some(placement.network.to_owned()),
             auto_remove: Some(spec.auto_remove),
             privileged: Some(false),
             security_opt: Some(vec!["no-new-privileges".to_owned()]),
