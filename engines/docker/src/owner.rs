@@ -42,19 +42,21 @@ impl OwnerStamp {
         ]
     }
 
-    /// Whether the process named by these labels still runs. Resources
-    /// without owner labels count as orphans.
-    pub fn is_alive(labels: &std::collections::HashMap<String, String>) -> bool {
+    /// Whether these labels name a lab process that is gone: a resource
+    /// stamped by a process that no longer runs (or ran before the last
+    /// boot). Resources without a stamp were not made through this crate and
+    /// are never judged orphans.
+    pub fn is_orphan(labels: &std::collections::HashMap<String, String>) -> bool {
         let (Some(pid), Some(start), Some(boot)) = (
-            labels
-                .get(OWNER_PID_LABEL)
-                .and_then(|p| p.parse::<u32>().ok()),
+            labels.get(OWNER_PID_LABEL),
             labels.get(OWNER_START_LABEL),
             labels.get(BOOT_ID_LABEL),
         ) else {
             return false;
         };
-        *boot == boot_id() && start_ticks(pid).as_ref() == Some(start)
+        let alive = *boot == boot_id()
+            && pid.parse::<u32>().ok().and_then(start_ticks).as_ref() == Some(start);
+        !alive
     }
 }
 
@@ -78,17 +80,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn this_process_is_alive_and_a_foreign_stamp_is_not() {
+    fn only_stamps_of_gone_processes_are_orphans() {
         let me = OwnerStamp::current();
-        let labels = me
+        let labels: std::collections::HashMap<String, String> = me
             .labels()
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))
             .collect();
-        assert!(OwnerStamp::is_alive(&labels));
-        let mut other = labels.clone();
-        other.insert(OWNER_START_LABEL.to_owned(), "1".to_owned());
-        assert!(!OwnerStamp::is_alive(&other));
-        assert!(!OwnerStamp::is_alive(&Default::default()));
+        assert!(!OwnerStamp::is_orphan(&labels), "this process is alive");
+        let mut reused_pid = labels.clone();
+        reused_pid.insert(OWNER_START_LABEL.to_owned(), "1".to_owned());
+        assert!(
+            OwnerStamp::is_orphan(&reused_pid),
+            "same pid, other process"
+        );
+        let mut other_boot = labels.clone();
+        other_boot.insert(BOOT_ID_LABEL.to_owned(), "before-reboot".to_owned());
+        assert!(OwnerStamp::is_orphan(&other_boot));
+        assert!(
+            !OwnerStamp::is_orphan(&Default::default()),
+            "unstamped: not ours to judge"
+        );
     }
 }

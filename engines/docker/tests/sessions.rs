@@ -330,9 +330,35 @@ async fn orphans_of_a_gone_lab_process_are_swept_and_live_ones_kept() {
         .await
         .unwrap();
 
+    let unstamped_body = ContainerCreateBody {
+        image: Some("hello-tryhackme:latest".into()),
+        labels: Some(HashMap::from([(
+            "lab.session".to_owned(),
+            "made-by-another-tool".to_owned(),
+        )])),
+        ..Default::default()
+    };
+    let unstamped_name = format!("lab-unstamped-{}", std::process::id());
+    let unstamped = client
+        .create_container(
+            Some(CreateContainerOptions {
+                name: Some(unstamped_name),
+                ..Default::default()
+            }),
+            unstamped_body,
+        )
+        .await
+        .unwrap();
+
     let report = sweep_orphans(&DockerEngine::new()).await.unwrap();
 
     assert!(report.containers >= 1);
+    let kept = client.inspect_container(&unstamped.id, None).await;
+    let _ = client.remove_container(&unstamped.id, None).await;
+    assert!(
+        kept.is_ok(),
+        "a container without an owner stamp is not judged"
+    );
     assert!(
         client.inspect_container(&orphan.id, None).await.is_err(),
         "the orphan is gone"

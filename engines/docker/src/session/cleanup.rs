@@ -81,18 +81,19 @@ async fn remove_session(docker: &Docker, session: &str) -> Result<SweepReport, D
 
 /// Removes containers and networks of any session whose owning lab process
 /// is gone (crashed, killed, or from before a reboot). Resources of live lab
-/// processes, this one included, are left alone.
+/// processes, this one included, are left alone, and so are `lab.session`
+/// resources without an owner stamp (made by other tools).
 pub async fn sweep_orphans(engine: &DockerEngine) -> Result<SweepReport, DockerError> {
     let docker = engine.client().await?;
     let mut report = SweepReport::default();
     for (id, labels) in labelled_containers(&docker, SESSION_LABEL).await? {
-        if !OwnerStamp::is_alive(&labels) {
+        if OwnerStamp::is_orphan(&labels) {
             remove_container(&docker, &id).await?;
             report.containers += 1;
         }
     }
     for (name, labels) in labelled_networks(&docker, SESSION_LABEL).await? {
-        if !OwnerStamp::is_alive(&labels) {
+        if OwnerStamp::is_orphan(&labels) {
             remove_network(&docker, &name).await?;
             report.networks += 1;
         }
