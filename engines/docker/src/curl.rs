@@ -118,7 +118,7 @@ impl ShellCommand for CurlCommand {
         };
         let result = tokio::select! {
             _ = inv.cancel.cancelled() => return 130,
-            result = self.fetch_following(&options) => result,
+            result = self.fetch_following(&options, inv.env.get("MACHINE_IP").map(String::as_str)) => result,
         };
         match result {
             Ok(response) => {
@@ -216,11 +216,15 @@ fn split_url(url: &str) -> Result<(String, u16, String), CurlError> {
 }
 
 impl CurlCommand {
-    async fn fetch_following(&self, options: &CurlOptions) -> Result<HttpResponse, CurlError> {
+    async fn fetch_following(
+        &self,
+        options: &CurlOptions,
+        machine_ip: Option<&str>,
+    ) -> Result<HttpResponse, CurlError> {
         let mut url = options.url.clone();
         let mut redirects = 0;
         loop {
-            let response = fetch_in_session(&self.session, &url, options.head).await?;
+            let response = fetch_in_session(&self.session, &url, options.head, machine_ip).await?;
             let redirect = (300..400).contains(&response.status)
                 && options.follow
                 && redirects < MAX_REDIRECTS;
@@ -247,18 +251,18 @@ fn resolve_location(current: &str, location: &str) -> String {
     }
 }
 
-/// GET (or HEAD) `url` as the session's student would: local hosts resolve
-/// to the real host port of the session's published port.
+/// GET (or HEAD) `url` as the session's student would: local hosts (and
+/// `machine_ip`, the value of the shell's `MACHINE_IP`) resolve to the real
+/// host port of the session's published port.
 pub async fn fetch_in_session(
     session: &DockerSession,
     url: &str,
     head: bool,
+    machine_ip: Option<&str>,
 ) -> Result<HttpResponse, CurlError> {
     let (host, port, path) = split_url(url)?;
-    let machine_ip = std::env::var("MACHINE_IP")
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if !LOCAL_HOSTS.contains(&host.as_str()) && host != machine_ip {
+    let is_machine = machine_ip.is_some_and(|ip| !ip.is_empty() && ip.eq_ignore_ascii_case(&host));
+    if !LOCAL_HOSTS.contains(&host.as_str()) && !is_machine {
         return Err(CurlError::UnknownHost(host));
     }
     let real_port = session_port(session, port)

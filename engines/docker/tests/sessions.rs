@@ -108,6 +108,28 @@ async fn flask_task_completes_through_the_lab_shell() {
     );
     assert!(page.stdout.contains(FLAG));
 
+    let head = run(&curl, "-I localhost:5000").await;
+    assert!(
+        head.stdout.starts_with("HTTP/1.1 200 OK\r\n"),
+        "{}",
+        head.stdout
+    );
+    assert!(!head.stdout.contains(FLAG), "HEAD has no body");
+    let machine =
+        std::collections::BTreeMap::from([("MACHINE_IP".to_owned(), "10.9.8.7".to_owned())]);
+    let via_ip = common::run_with_env(&curl, "-s http://10.9.8.7:5000/", machine).await;
+    assert!(
+        via_ip.stdout.contains(FLAG),
+        "MACHINE_IP resolves through the port map: {}",
+        via_ip.stderr
+    );
+    let elsewhere = run(&curl, "example.org").await;
+    assert_eq!(
+        elsewhere.status, 6,
+        "other hosts are not reached: {}",
+        elsewhere.stderr
+    );
+
     assert!(probe.check(&running).await.unwrap().passed);
     assert!(probe.check(&http).await.unwrap().passed);
     let names = probe

@@ -27,10 +27,18 @@ pub struct Ran {
 
 /// Runs a shell command with the given words, collecting its output.
 pub async fn run(command: &dyn ShellCommand, line: &str) -> Ran {
+    run_with_env(command, line, BTreeMap::new()).await
+}
+
+/// Runs a shell command with the shell's exported variables set to `env`.
+pub async fn run_with_env(
+    command: &dyn ShellCommand,
+    line: &str,
+    env: BTreeMap<String, String>,
+) -> Ran {
     let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
     let (stdout, mut out_rx) = CommandOutput::channel(1024);
     let (stderr, mut err_rx) = CommandOutput::channel(1024);
-    let env = BTreeMap::new();
     let invocation = Invocation {
         args: &args,
         stdin: None,
