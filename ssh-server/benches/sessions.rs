@@ -35,9 +35,15 @@ fn main() {
         serve_child();
         return;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let (mut child, addr) = spawn_server_child();
-    println!("lab-ssh sessions benchmark (loopback, echo app, server pid {})", child.id());
+    println!(
+        "lab-ssh sessions benchmark (loopback, echo app, server pid {})",
+        child.id()
+    );
     println!(
         "{:>8} | {:>22} | {:>22} | {:>18}",
         "sessions", "first frame p50/p99 ms", "key echo p50/p99 ms", "RSS per session KiB"
@@ -46,7 +52,12 @@ fn main() {
         let row = runtime.block_on(measure(addr, child.id(), count));
         println!(
             "{:>8} | {:>10.1} / {:>9.1} | {:>10.2} / {:>9.2} | {:>18.0}",
-            count, row.first_frame.0, row.first_frame.1, row.echo.0, row.echo.1, row.rss_per_session
+            count,
+            row.first_frame.0,
+            row.first_frame.1,
+            row.echo.0,
+            row.echo.1,
+            row.rss_per_session
         );
     }
     let _ = child.kill();
@@ -63,7 +74,9 @@ async fn measure(addr: SocketAddr, server_pid: u32, count: usize) -> Row {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_before = rss_kib(server_pid);
 
-    let opening: Vec<_> = (0..count).map(|_| tokio::spawn(open_session(addr))).collect();
+    let opening: Vec<_> = (0..count)
+        .map(|_| tokio::spawn(open_session(addr)))
+        .collect();
     let mut sessions = Vec::new();
     let mut first_frames = Vec::new();
     for task in opening {
@@ -74,12 +87,18 @@ async fn measure(addr: SocketAddr, server_pid: u32, count: usize) -> Row {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_after = rss_kib(server_pid);
 
-    let typing: Vec<_> = sessions.into_iter().map(|s| tokio::spawn(type_keys(s))).collect();
+    let typing: Vec<_> = sessions
+        .into_iter()
+        .map(|s| tokio::spawn(type_keys(s)))
+        .collect();
     let mut echoes = Vec::new();
     for task in typing {
         let (session, latencies) = task.await.unwrap();
         echoes.extend(latencies);
-        let _ = session.handle.disconnect(russh::Disconnect::ByApplication, "", "").await;
+        let _ = session
+            .handle
+            .disconnect(russh::Disconnect::ByApplication, "", "")
+            .await;
     }
 
     let rss_delta = rss_after.saturating_sub(rss_before);
@@ -99,10 +118,16 @@ async fn open_session(addr: SocketAddr) -> (OpenSession, f64) {
     let started = Instant::now();
     let config = Arc::new(client::Config::default());
     let mut handle = client::connect(config, addr, Client).await.unwrap();
-    let auth = handle.authenticate_password("thmuser", "TryHackMe!").await.unwrap();
+    let auth = handle
+        .authenticate_password("thmuser", "TryHackMe!")
+        .await
+        .unwrap();
     assert!(auth.success());
     let mut channel = handle.channel_open_session().await.unwrap();
-    channel.request_pty(true, "xterm", 80, 24, 0, 0, &[]).await.unwrap();
+    channel
+        .request_pty(true, "xterm", 80, 24, 0, 0, &[])
+        .await
+        .unwrap();
     channel.request_shell(true).await.unwrap();
     wait_for(&mut channel, b"typed:[").await;
     let elapsed = started.elapsed().as_secs_f64() * 1000.0;
@@ -172,20 +197,34 @@ fn spawn_server_child() -> (Child, SocketAddr) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().strip_prefix("LISTEN ").unwrap().parse().unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("LISTEN ")
+        .unwrap()
+        .parse()
+        .unwrap();
     (child, addr)
 }
 
 /// The child: a server with limits raised for the largest run, until stdin
 /// closes.
 fn serve_child() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ServerConfig::new(dir.path());
         config.listen = "127.0.0.1:0".parse().unwrap();
-        config.limits = Limits { max_unauthenticated: 250, max_sessions: 250, ..Limits::default() };
+        config.limits = Limits {
+            max_unauthenticated: 250,
+            max_sessions: 250,
+            ..Limits::default()
+        };
         let server = Server::bind(config, Arc::new(EchoFactory)).await.unwrap();
         println!("LISTEN {}", server.local_addr());
         let shutdown = CancellationToken::new();
@@ -207,8 +246,12 @@ impl SessionFactory for EchoFactory {
         _context: SessionContext,
         size: TermSize,
     ) -> Result<Box<dyn TerminalSession>, SessionOpenError> {
-        let terminal = RemoteTerminal::new(size).map_err(|e| SessionOpenError::new(e.to_string()))?;
-        Ok(Box::new(Echo { terminal, typed: String::new() }))
+        let terminal =
+            RemoteTerminal::new(size).map_err(|e| SessionOpenError::new(e.to_string()))?;
+        Ok(Box::new(Echo {
+            terminal,
+            typed: String::new(),
+        }))
     }
 }
 
@@ -219,7 +262,11 @@ struct Echo {
 
 impl TerminalSession for Echo {
     fn input(&mut self, event: Event) {
-        if let Event::Key(KeyEvent { code: KeyCode::Char(c), .. }) = event {
+        if let Event::Key(KeyEvent {
+            code: KeyCode::Char(c),
+            ..
+        }) = event
+        {
             self.typed.push(c);
         }
     }
@@ -230,7 +277,9 @@ impl TerminalSession for Echo {
 
     fn render(&mut self) -> Vec<u8> {
         let text = format!("lab benchmark\ntyped:[{}]", self.typed);
-        self.terminal.draw(|f| f.render_widget(Paragraph::new(text), f.area())).unwrap_or_default()
+        self.terminal
+            .draw(|f| f.render_widget(Paragraph::new(text), f.area()))
+            .unwrap_or_default()
     }
 
     fn wants_exit(&self) -> bool {

@@ -31,7 +31,8 @@ pub mod users;
 pub use config::{Limits, ServerConfig};
 pub use server::{ServeError, Server, serve};
 pub use session::{
-    RedrawHandle, SessionContext, SessionFactory, SessionOpenError, TermSize, TerminalSession,
+    RedrawHandle, SessionContext, SessionFactory, SessionOpenError, TICK_INTERVAL, TermSize,
+    TerminalSession,
 };
 pub use terminal::RemoteTerminal;
 pub use tokio_util::sync::CancellationToken;

@@ -14,9 +14,13 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crossterm::event::Event;
 use tokio::sync::Notify;
+
+/// How often [`TerminalSession::tick`] is called.
+pub const TICK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Terminal size in character cells, as the client reported it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +142,13 @@ pub trait TerminalSession: Send {
     /// after input, resize and redraw requests, never while the previous frame
     /// is still waiting for the client, so diffs never get lost.
     fn render(&mut self) -> Vec<u8>;
+
+    /// Called about once per [`TICK_INTERVAL`] whatever the student does:
+    /// apply finished background work, re-run periodic checks. Return true
+    /// when the screen should be redrawn.
+    fn tick(&mut self) -> bool {
+        false
+    }
 
     /// True once the application wants the connection to end (the student
     /// chose "quit").

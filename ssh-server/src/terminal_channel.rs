@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::admission::SessionSlot;
 use crate::input::InputDecoder;
 use crate::server::Shared;
-use crate::session::{RedrawHandle, SessionContext, TermSize, TerminalSession};
+use crate::session::{RedrawHandle, SessionContext, TICK_INTERVAL, TermSize, TerminalSession};
 use crate::terminal::{SCREEN_RESTORE, SCREEN_SETUP};
 
 /// How long a lone Escape byte waits for the rest of a sequence.
@@ -255,6 +255,7 @@ impl TerminalChannel {
                 return EndReason::AppExit;
             }
             let escape_deadline = state.escape_deadline.unwrap_or_else(Instant::now);
+            let idle_deadline = state.idle_deadline();
             tokio::select! {
                 message = reader.wait() => {
                     if let Some(reason) = state.handle_message(session, message) {
@@ -262,6 +263,7 @@ impl TerminalChannel {
                     }
                 }
                 () = redraw.requested() => state.dirty = true,
+                _ = state.ticks.tick() => state.dirty |= session.tick(),
                 permit = frames.reserve(), if state.dirty => match permit {
                     Ok(permit) => {
                         permit.send(session.render());
@@ -272,7 +274,7 @@ impl TerminalChannel {
                 () = tokio::time::sleep_until(escape_deadline), if state.escape_deadline.is_some() => {
                     state.flush_input(session);
                 }
-                () = tokio::time::sleep_until(state.idle_deadline()) => {
+                () = tokio::time::sleep_until(idle_deadline) => {
                     tracing::info!("limit hit: idle timeout");
                     return EndReason::Idle;
                 }
@@ -290,6 +292,7 @@ struct LoopState {
     idle_timeout: Duration,
     escape_deadline: Option<Instant>,
     size: TermSize,
+    ticks: tokio::time::Interval,
 }
 
 impl LoopState {
@@ -301,6 +304,7 @@ impl LoopState {
             idle_timeout,
             escape_deadline: None,
             size,
+            ticks: tick_timer(),
         }
     }
 
@@ -354,6 +358,13 @@ impl LoopState {
             self.dirty = true;
         }
     }
+}
+
+/// Ticks for [`TerminalSession::tick`], the first one interval from now.
+fn tick_timer() -> tokio::time::Interval {
+    let mut timer = tokio::time::interval_at(Instant::now() + TICK_INTERVAL, TICK_INTERVAL);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    timer
 }
 
 /// Starts the task that sends frames in order. It ends when the queue is

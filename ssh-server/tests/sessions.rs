@@ -321,9 +321,18 @@ async fn server_shutdown_closes_sessions_cleanly() {
 async fn client_that_stops_reading_gets_the_latest_frame_when_it_resumes() {
     let server = TestServer::start(Limits::default()).await;
     // A small window makes the server run out of send credit quickly.
-    let config = russh::client::Config { window_size: 2048, ..Default::default() };
+    let config = russh::client::Config {
+        window_size: 2048,
+        ..Default::default()
+    };
     let mut handle = connect_with(server.addr, config).await;
-    assert!(handle.authenticate_password(USER, PASSWORD).await.unwrap().success());
+    assert!(
+        handle
+            .authenticate_password(USER, PASSWORD)
+            .await
+            .unwrap()
+            .success()
+    );
     let mut terminal = ClientTerminal::open(&handle, 80, 24).await;
     terminal.wait_for("typed:[]").await;
 
@@ -341,5 +350,19 @@ async fn client_that_stops_reading_gets_the_latest_frame_when_it_resumes() {
     assert!(
         renders_while_stalled < keystrokes / 2,
         "frames should be coalesced while the client is not reading, got {renders_while_stalled}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_ticked_while_the_student_is_idle() {
+    let server = TestServer::start(Limits::default()).await;
+    let handle = login(server.addr).await;
+    let mut terminal = ClientTerminal::open(&handle, 80, 24).await;
+    terminal.wait_for("typed:[]").await;
+    tokio::time::sleep(lab_ssh::TICK_INTERVAL * 3 + Duration::from_millis(300)).await;
+    let ticks = server.stats.ticks.load(Ordering::SeqCst);
+    assert!(
+        (2..=4).contains(&ticks),
+        "expected about 3 ticks, got {ticks}"
     );
 }

@@ -30,6 +30,7 @@ pub struct EchoStats {
     pub opened: AtomicUsize,
     pub closed: AtomicUsize,
     pub renders: AtomicUsize,
+    pub ticks: AtomicUsize,
     pub events: Mutex<Vec<Event>>,
 }
 
@@ -117,6 +118,11 @@ impl TerminalSession for EchoSession {
         self.terminal
             .draw(|f| f.render_widget(Paragraph::new(text), f.area()))
             .unwrap()
+    }
+
+    fn tick(&mut self) -> bool {
+        self.stats.ticks.fetch_add(1, Ordering::SeqCst);
+        false
     }
 
     fn wants_exit(&self) -> bool {
@@ -218,7 +224,9 @@ pub async fn connect(addr: SocketAddr) -> ClientHandle {
 }
 
 pub async fn connect_with(addr: SocketAddr, config: client::Config) -> ClientHandle {
-    client::connect(Arc::new(config), addr, TrustingClient).await.unwrap()
+    client::connect(Arc::new(config), addr, TrustingClient)
+        .await
+        .unwrap()
 }
 
 pub async fn login(addr: SocketAddr) -> ClientHandle {
