@@ -89,12 +89,20 @@ impl fmt::Display for Diagnostic {
 
 impl std::error::Error for Diagnostic {}
 
+/// Longest name compared for a "did you mean" suggestion.
+const MAX_SUGGESTED_LEN: usize = 100;
+
 /// The valid name nearest to `written`, if one is close enough to be a
 /// likely typo.
 pub fn nearest<'a>(written: &str, valid: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    // Similarity is quadratic in length; typos happen in short names.
+    if written.len() > MAX_SUGGESTED_LEN {
+        return None;
+    }
     let written = written.to_lowercase();
     valid
         .into_iter()
+        .filter(|name| name.len() <= MAX_SUGGESTED_LEN)
         .map(|name| (strsim::jaro_winkler(&written, &name.to_lowercase()), name))
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))

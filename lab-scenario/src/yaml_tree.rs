@@ -7,6 +7,8 @@
 //! refused: scenarios do not need them, and refusing aliases rules out
 //! exponential expansion.
 
+use std::collections::HashMap;
+
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span, Tag};
 
 use crate::diagnostic::Position;
@@ -125,6 +127,8 @@ enum Frame {
         position: Position,
         entries: Vec<(Node, Node)>,
         key: Option<Node>,
+        /// Scalar keys so far, to find duplicates without a quadratic scan.
+        seen: HashMap<String, Position>,
     },
 }
 
@@ -207,6 +211,7 @@ impl TreeBuilder {
                     position: at,
                     entries: Vec::new(),
                     key: None,
+                    seen: HashMap::new(),
                 })
             }
             Event::SequenceEnd | Event::MappingEnd => self.close(),
@@ -301,10 +306,11 @@ impl TreeBuilder {
                 items.push(node);
                 None
             }
-            Some(Frame::Mapping { entries, key, .. }) => match key.take() {
+            Some(Frame::Mapping {
+                entries, key, seen, ..
+            }) => match key.take() {
                 None => {
-                    let earlier = first_equal_key(entries, &node);
-                    let found = earlier.map(|first| (node.clone(), first));
+                    let found = remember_key(seen, &node);
                     *key = Some(node);
                     found
                 }
@@ -314,13 +320,12 @@ impl TreeBuilder {
                 }
             },
         };
-        if let Some((key, first)) = duplicate {
-            let name = key.as_scalar().unwrap_or("(complex key)");
+        if let Some((at, name, first)) = duplicate {
             let message = format!(
                 "duplicate key `{name}` (first written at line {})",
                 first.line
             );
-            self.problem(key.position, message);
+            self.problem(at, message);
         }
         Ok(())
     }
@@ -388,13 +393,20 @@ fn short(text: &str) -> String {
     }
 }
 
-/// Where an earlier key with the same scalar text as `key` was written.
-fn first_equal_key(entries: &[(Node, Node)], key: &Node) -> Option<Position> {
+/// Records a scalar key of a mapping; for a key seen before, returns where
+/// it is now, its text and where it was first written.
+fn remember_key(
+    seen: &mut HashMap<String, Position>,
+    key: &Node,
+) -> Option<(Position, String, Position)> {
     let text = key.as_scalar()?;
-    entries
-        .iter()
-        .find(|(k, _)| k.as_scalar() == Some(text))
-        .map(|(k, _)| k.position)
+    match seen.get(text) {
+        Some(first) => Some((key.position, short(text), *first)),
+        None => {
+            seen.insert(text.to_owned(), key.position);
+            None
+        }
+    }
 }
 
 fn position(marker: &Marker) -> Position {

@@ -177,3 +177,44 @@ fn problems_past_the_limit_are_summarised_in_one_last_line() {
             .starts_with("too many problems")
     );
 }
+
+/// Inputs near the size limit shaped to hit any quadratic step (duplicate
+/// searches, similarity scores, long lists). Each must come back with its
+/// diagnostics; a quadratic step would make this test run for hours.
+#[test]
+fn worst_case_inputs_near_the_size_limit_are_handled() {
+    let header = "id: x\ntitle: T\ndescription: D\nestimated_minutes: 1\n";
+    let task = "tasks:\n  - id: t\n    title: T\n    lesson: {markdown: M}\n";
+    let many_keys: String = (0..45_000).map(|i| format!("k{i}: 1\n")).collect();
+    let many_options: String = (0..70_000).map(|i| format!("o{i},")).collect();
+    let long_word = "z".repeat(400_000);
+    let many_solutions: String = (0..40_000)
+        .map(|i| format!("      - answer q{i} x\n"))
+        .collect();
+    let cases = [
+        format!("{header}{many_keys}{task}"),
+        format!(
+            "{header}{task}    questions:\n      - id: q\n        prompt: P\n        \
+             answer: {{choice: {{options: [{many_options}], correct: {long_word}}}}}\n"
+        ),
+        format!("{header}{long_word}: 1\n{task}"),
+        format!("{header}{task}    solution:\n{many_solutions}"),
+        format!(
+            "{header}{task}    questions:\n      - {{id: q, prompt: P, answer: {{regex: '{long_word}'}}}}\n"
+        ),
+    ];
+    for text in cases {
+        assert!(
+            text.len() <= lab_scenario::yaml_tree::MAX_BYTES,
+            "{} bytes",
+            text.len()
+        );
+        let result = lab_scenario::load_text("big.yaml", &text, &lab_scenario::EmbeddedContent);
+        let diagnostics = result.expect_err("every case has a problem");
+        assert!(
+            !diagnostics[0].message.contains("too large"),
+            "{}",
+            diagnostics[0]
+        );
+    }
+}

@@ -1,5 +1,7 @@
 //! Validation of answer rules and live answer sources.
 
+use std::collections::HashSet;
+
 use lab_engine_api::EngineKind;
 
 use super::fields::{self, Field};
@@ -130,10 +132,10 @@ impl Walker<'_> {
         if options.len() < 2 {
             self.report(list.position, "a choice needs at least two `options`", None);
         }
-        let folded: Vec<String> = options.iter().map(|o| fold(o, false, false)).collect();
-        for (index, option) in folded.iter().enumerate() {
-            if folded[..index].contains(option) {
-                let message = format!("option `{}` is listed twice", options[index]);
+        let mut seen = HashSet::new();
+        for option in &options {
+            if !seen.insert(fold(option, false, false)) {
+                let message = format!("option `{option}` is listed twice");
                 self.report(list.position, message, None);
             }
         }

@@ -1,7 +1,7 @@
 //! The walk over a scenario's tree: the scenario, its tasks, questions and
 //! lessons, and the typed primitives every part uses.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use lab_engine_api::EngineKind;
 
@@ -207,7 +207,7 @@ impl<'a> Walker<'a> {
         }
         let question_ids = match get(entries, "questions") {
             Some(questions) => self.questions(questions),
-            None => Vec::new(),
+            None => HashSet::new(),
         };
         if let Some(checks) = get(entries, "checks") {
             self.checks(checks);
@@ -286,9 +286,9 @@ impl<'a> Walker<'a> {
     }
 
     /// Walks the questions of a task and returns their ids.
-    fn questions(&mut self, node: &Node) -> Vec<String> {
+    fn questions(&mut self, node: &Node) -> HashSet<String> {
         let Some(items) = self.list(node, "questions") else {
-            return Vec::new();
+            return HashSet::new();
         };
         items
             .iter()
@@ -319,7 +319,7 @@ impl<'a> Walker<'a> {
 
     /// Solution lines are lab shell commands, or `answer <question-id> <text>`
     /// for a question of the same task.
-    fn solution(&mut self, node: &Node, question_ids: &[String]) {
+    fn solution(&mut self, node: &Node, question_ids: &HashSet<String>) {
         let Some(items) = self.list(node, "solution") else {
             return;
         };
@@ -332,7 +332,7 @@ impl<'a> Walker<'a> {
                 SolutionStep::Answer { question_id, text } => (question_id, text),
                 SolutionStep::AnswerLive { question_id } => (question_id, LIVE_PLACEHOLDER),
             };
-            if !question_ids.iter().any(|known| known == id) {
+            if !question_ids.contains(id) {
                 let message =
                     format!("solution answers `{id}`, which is not a question of this task");
                 let suggestion = nearest(id, question_ids.iter().map(String::as_str));
