@@ -178,7 +178,7 @@ pub fn subcommand(sub: &Subcommand) -> String {
         } else {
             format!("--{}", spec.long)
         };
-        text.push_str(&format!("  {short}{long:<18}{help}\n"));
+        text.push_str(&format!("  {short}{long:<20}{help}\n"));
     }
     text
 }

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use tokio::sync::Mutex;
 
 use super::catalog::{BASE_IMAGE, ImageCatalog, ImageRecipe, LabImage};
-use super::{INPUT_HASH_LABEL, ImageProgress, ImageStage, base, current_hash};
+use super::{INPUT_HASH_LABEL, ImageProgress, ImageStage, base, present_image};
 use crate::error::DockerError;
 
 /// Builds of one lab process run one at a time: thirty students asking for
@@ -66,16 +66,40 @@ async fn build_if_changed(
             stage,
         })
     };
-    if current_hash(docker, &image.reference).await?.as_deref() == Some(image.input_hash.as_str()) {
+    let previous = present_image(docker, &image.reference).await?;
+    if let Some(found) = &previous
+        && found.hash.as_deref() == Some(image.input_hash.as_str())
+    {
         report(ImageStage::UpToDate);
         return Ok(());
     }
     tracing::info!(image = %image.reference, "building lab image");
     match &image.recipe {
         ImageRecipe::Debootstrap => {
-            base::build_base(docker, image, Path::new(WORK_DIR), progress).await
+            base::build_base(docker, image, Path::new(WORK_DIR), progress).await?
         }
-        ImageRecipe::Context(files) => build_context(docker, image, files, &report).await,
+        ImageRecipe::Context(files) => build_context(docker, image, files, &report).await?,
+    }
+    if let Some(old) = previous {
+        remove_replaced(docker, &old.id).await;
+    }
+    Ok(())
+}
+
+/// Removes the image a rebuild replaced, so edits to `content/apps/` do not
+/// pile up untagged images. An image still used by a container stays (the
+/// engine refuses), and goes when nothing uses it any more and the lab
+/// rebuilds again.
+async fn remove_replaced(docker: &Docker, old_id: &str) {
+    if let Err(error) = docker
+        .remove_image(
+            old_id,
+            None::<bollard::query_parameters::RemoveImageOptions>,
+            None,
+        )
+        .await
+    {
+        tracing::debug!(image = %old_id, %error, "kept the replaced image");
     }
 }
 

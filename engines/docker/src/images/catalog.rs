@@ -238,6 +238,15 @@ mod tests {
     }
 
     #[test]
+    fn the_content_directory_and_the_embedded_copy_agree() {
+        let content = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../content");
+        let from_disk = ImageCatalog::from_content_dir(&content).unwrap();
+        assert_eq!(from_disk.images(), ImageCatalog::embedded().images());
+        let missing = ImageCatalog::from_content_dir(Path::new("/nonexistent"));
+        assert!(matches!(missing, Err(DockerError::Io { .. })));
+    }
+
+    #[test]
     fn embedded_catalog_knows_the_scenario_images() {
         let catalog = ImageCatalog::embedded();
         assert!(catalog.find("cryillic/thm_example_app").is_some());

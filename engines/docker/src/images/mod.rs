@@ -125,16 +125,25 @@ async fn image_hashes(docker: &Docker) -> Result<HashMap<String, PresentImage>, 
     Ok(present)
 }
 
-/// The input hash an image on the engine was built from, if it has one.
-pub(crate) async fn current_hash(
+/// An image on the engine: its ID and the input hash it was built from.
+pub(crate) struct BuiltImage {
+    pub id: String,
+    pub hash: Option<String>,
+}
+
+/// The image `reference` names on the engine, if there is one.
+pub(crate) async fn present_image(
     docker: &Docker,
     reference: &str,
-) -> Result<Option<String>, DockerError> {
+) -> Result<Option<BuiltImage>, DockerError> {
     match docker.inspect_image(reference).await {
-        Ok(image) => Ok(image
-            .config
-            .and_then(|c| c.labels)
-            .and_then(|mut l| l.remove(INPUT_HASH_LABEL))),
+        Ok(image) => Ok(Some(BuiltImage {
+            id: image.id.unwrap_or_default(),
+            hash: image
+                .config
+                .and_then(|c| c.labels)
+                .and_then(|mut l| l.remove(INPUT_HASH_LABEL)),
+        })),
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
         }) => Ok(None),
