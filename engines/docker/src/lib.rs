@@ -14,29 +14,30 @@
 //!   ports through the session's port map.
 //! - [`probe`]: [`DockerProbe`], the `container_running` and `http` checks
 //!   and Docker live values.
+//! - [`names`], [`owner`]: random container names; which lab process owns a
+//!   container (for the orphan sweep).
 
+pub mod cli;
+pub mod curl;
 pub mod engine;
 pub mod error;
 pub mod images;
+pub mod names;
+pub mod owner;
+pub mod ports;
+pub mod probe;
+pub mod session;
 
+pub use cli::DockerCommand;
+pub use curl::CurlCommand;
 pub use engine::{DockerEngine, ENGINE_REMEDY};
 pub use error::DockerError;
 pub use images::{
     ImageCatalog, ImageProgress, ImageStage, build_images, ensure_image, list_images,
 };
-pub mod names;
-pub mod owner;
-pub mod ports;
-pub mod session;
-
 pub use ports::PortMap;
-pub use session::{
-    ContainerLimits, ContainerSpec, DockerSession, PortRequest, Protocol, PublishedPort,
-    SessionContainer, SweepReport, sweep_orphans,
-};
-pub mod cli;
-pub use cli::DockerCommand;
-pub mod probe;
 pub use probe::DockerProbe;
-pub mod curl;
-pub use curl::CurlCommand;
+pub use session::{
+    ContainerLimits, ContainerSpec, DockerSession, ExecOutput, LogTail, OutputChunk, PortRequest,
+    Protocol, PublishedPort, SessionContainer, StartedContainer, SweepReport, sweep_orphans,
+};

@@ -8,9 +8,9 @@
 //! - [`args`]: flag parsing with docker's conventions;
 //! - [`table`]: tables, durations and sizes as the docker CLI prints them;
 //! - [`help`]: `--help` texts;
-//! - [`containers`]: `run`, `ps`, `stop`, `start`, `restart`, `rm`, `logs`,
+//! - `containers`: `run`, `ps`, `stop`, `start`, `restart`, `rm`, `logs`,
 //!   `exec`, `inspect`;
-//! - [`images`]: `images`, `pull`, `version`.
+//! - `images`: `images`, `pull`, `version`.
 
 pub mod args;
 mod containers;
