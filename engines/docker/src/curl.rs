@@ -144,6 +144,9 @@ async fn write_response(inv: &Invocation<'_>, options: &CurlOptions, response: &
     }
 }
 
+// `-o FILE` only accepts /dev/null: the shell's scratch files are read-only
+// to commands. A write method on `ScratchFiles` would let curl save pages;
+// until then `curl URL > FILE` does the same through the shell.
 fn parse_options(args: &[String]) -> Result<CurlOptions, String> {
     let mut options = CurlOptions::default();
     let mut words = args.iter();

@@ -21,6 +21,9 @@ const fn flag(short: Option<char>, long: &'static str, takes_value: bool) -> Fla
 
 pub const HELP_FLAG: (FlagSpec, &str) = (flag(None, "help", false), "Print usage");
 
+// Only the subcommands and flags a lesson needs are here; `--filter` and
+// `--format` of `ps` and `images`, `cp`, `build` and the object subcommands
+// (`docker container ...`) are not, and give docker's "unknown" errors.
 pub const SUBCOMMANDS: &[Subcommand] = &[
     Subcommand {
         name: "run",
