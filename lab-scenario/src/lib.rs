@@ -10,6 +10,16 @@
 //! - [`diagnostic`]: `file:line:column: message` problems.
 //! - [`schema`]: the JSON Schema of the format.
 //! - [`solution`]: a task's `solution:` lines as steps.
+//!
+//! ```
+//! use lab_scenario::{Judgement, load_embedded};
+//!
+//! let scenarios = load_embedded().expect("the built-in scenarios are valid");
+//! let first = &scenarios[0];
+//! let (_task, question) = first.scenario.question("guest-os-name").expect("a question");
+//! assert_eq!(question.answer.judge("  Guest  OS ", None), Judgement::Correct);
+//! assert!(first.lesson(0).is_some_and(|markdown| markdown.starts_with("# ")));
+//! ```
 
 pub mod content;
 pub mod diagnostic;
