@@ -268,6 +268,11 @@ async fn limits_are_applied_and_host_options_refused() {
         .unwrap()
         .host_config
         .unwrap();
+    let ip = session.container_ip("limited").await.unwrap();
+    assert!(
+        ip.is_some_and(|ip| ip.is_ipv4()),
+        "an address on the session network: {ip:?}"
+    );
     let limits = session.limits();
     assert_eq!(host.pids_limit, Some(limits.pids));
     assert_eq!(host.memory, Some(limits.memory_bytes));

@@ -171,6 +171,23 @@ impl DockerSession {
         Ok(document)
     }
 
+    /// The container's address on the session's private network (what a
+    /// pod IP is for the cluster engine); `None` while it is not running.
+    pub async fn container_ip(
+        &self,
+        reference: &str,
+    ) -> Result<Option<std::net::IpAddr>, DockerError> {
+        let document = self.inspect(reference).await?;
+        let network = format!("lab-{}", self.id);
+        let address = document
+            .network_settings
+            .and_then(|settings| settings.networks)
+            .and_then(|mut networks| networks.remove(&network))
+            .and_then(|endpoint| endpoint.ip_address)
+            .and_then(|ip| ip.parse().ok());
+        Ok(address)
+    }
+
     /// The container's log as a stream; it ends when the log does, or never
     /// with `follow` while the container runs.
     pub async fn logs(
