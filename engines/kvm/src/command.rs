@@ -10,9 +10,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::control::StopReason;
+use crate::error::KvmError;
 use crate::guest::GuestProgram;
+use crate::linux::qemu::QEMU_START_DEADLINE;
 use crate::session::KvmSession;
-use crate::vm::{BannerWait, VmPhase, VmView};
+use crate::vm::{BannerWait, Hypervisor, VmPhase, VmView};
 
 /// The byte Ctrl-] sends; it detaches from the console, as in telnet.
 pub const DETACH_KEY: u8 = 0x1d;
@@ -52,11 +54,17 @@ struct Subcommand {
 const SUBCOMMANDS: [Subcommand; 4] = [
     Subcommand {
         name: "start",
-        usage: "vm start [GUEST]",
+        usage: "vm start [GUEST] | vm start linux [--emulator qemu]",
         summary: "boot a guest in a new VM (default: teaching)",
         details: "Creates a virtual machine with KVM: guest memory, one virtual CPU in\n\
                   16-bit real mode and a serial port, loads the guest program and runs it.\n\
-                  Waits until the guest prints its banner, then returns.\n",
+                  Waits until the guest prints its banner, then returns.\n\
+                  \n\
+                  `vm start linux` boots a Debian Linux kernel with a busybox shell on the\n\
+                  same micro-VMM, which needs a CPU with VT-x or AMD-V. With\n\
+                  `--emulator qemu` the same kernel runs under QEMU instead: a Type 2\n\
+                  (hosted) hypervisor that emulates the CPU in software, much slower, and\n\
+                  invisible to the lab's exit counters.\n",
     },
     Subcommand {
         name: "status",
@@ -103,7 +111,7 @@ fn subcommand_help(sub: &Subcommand) -> String {
     let mut text = format!("Usage: {}\n\n{}\n{}", sub.usage, sub.summary, sub.details);
     if sub.name == "start" {
         text.push_str("\nGuests:\n");
-        for program in GuestProgram::ALL {
+        for program in GuestProgram::ALL.iter().chain([&GuestProgram::LINUX]) {
             text.push_str(&format!("  {:<9}{}\n", program.name, program.summary));
         }
     }
@@ -141,8 +149,11 @@ impl ShellCommand for VmCommand {
                 .collect(),
             ["start"] => GuestProgram::ALL
                 .iter()
+                .chain([&GuestProgram::LINUX])
                 .map(|program| program.name)
                 .collect(),
+            ["start", "linux"] => vec!["--emulator"],
+            ["start", "linux", "--emulator"] => vec!["qemu"],
             _ => Vec::new(),
         };
         candidates
@@ -180,52 +191,37 @@ impl ShellCommand for VmCommand {
 
 impl VmCommand {
     async fn start(&self, args: &[String], inv: &Invocation<'_>) -> i32 {
-        let program = match args {
-            [] => GuestProgram::TEACHING,
-            [name] => match GuestProgram::by_name(name) {
-                Some(program) => program,
-                None => {
-                    let known: Vec<&str> = GuestProgram::ALL.iter().map(|p| p.name).collect();
-                    let message = format!(
-                        "vm start: unknown guest `{name}`; choose one of: {}\n",
-                        known.join(", ")
-                    );
-                    return write_out(&inv.stderr, message, EXIT_USAGE).await;
-                }
-            },
-            _ => return write_out(&inv.stderr, "vm start: too many arguments\n", EXIT_USAGE).await,
+        let target = match parse_start(args) {
+            Ok(target) => target,
+            Err(message) => return write_out(&inv.stderr, message, EXIT_USAGE).await,
         };
 
         let session = self.session.clone();
-        let started = tokio::task::spawn_blocking(move || session.start(program)).await;
+        let started = tokio::task::spawn_blocking(move || match target {
+            StartTarget::Program(program) => session.start(program),
+            StartTarget::Linux(hypervisor) => session.start_linux(hypervisor),
+        })
+        .await;
         let view = match started {
             Ok(Ok(view)) => view,
-            Ok(Err(error)) => {
-                return write_out(
-                    &inv.stderr,
-                    format!("vm start: {}\n", error_chain(&error)),
-                    1,
-                )
-                .await;
-            }
+            Ok(Err(error)) => return start_failed(&error, inv).await,
             Err(join_error) => {
                 tracing::error!(%join_error, "VM start task failed");
                 return write_out(&inv.stderr, "vm start: internal error\n", 1).await;
             }
         };
-        let intro = format!(
-            "Starting the {} guest: {} MiB of memory, 1 vCPU in 16-bit real mode.\n",
-            program.name,
-            view.memory_mib()
-        );
-        let _ = inv.stdout.write(intro).await;
+        let _ = inv.stdout.write(start_intro(&view)).await;
         self.report_boot(&view, inv).await
     }
 
     async fn report_boot(&self, view: &VmView, inv: &Invocation<'_>) -> i32 {
         // The watchdog enforces the start deadline; wait a little longer so
         // its verdict is what the student reads.
-        let patience = self.session.config().watchdog.start_deadline + Duration::from_secs(1);
+        let deadline = match view.hypervisor() {
+            Hypervisor::MicroVm => self.session.config().watchdog.start_deadline,
+            Hypervisor::Qemu => QEMU_START_DEADLINE,
+        };
+        let patience = deadline + Duration::from_secs(1);
         let outcome = tokio::select! {
             outcome = view.wait_for_banner(patience) => outcome,
             () = inv.cancel.cancelled() => {
@@ -236,8 +232,9 @@ impl VmCommand {
         match outcome {
             BannerWait::Seen(boot) => {
                 let message = format!(
-                    "The guest printed its banner after {}. Attach with `vm console` \
+                    "The guest printed its {} after {}. Attach with `vm console` \
                      (Ctrl-] detaches).\n",
+                    banner_word(view),
                     human_duration(boot)
                 );
                 write_out(&inv.stdout, message, 0).await
@@ -313,6 +310,93 @@ impl VmCommand {
                 write_out(&inv.stderr, "vm stop: internal error\n", 1).await
             }
         }
+    }
+}
+
+/// What `vm start` boots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StartTarget {
+    Program(GuestProgram),
+    Linux(Hypervisor),
+}
+
+/// Reads `vm start`'s arguments: a guest name, and for `linux` an
+/// optional `--emulator qemu`.
+fn parse_start(args: &[String]) -> Result<StartTarget, String> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (name, emulator) = match words.as_slice() {
+        [] => return Ok(StartTarget::Program(GuestProgram::TEACHING)),
+        [name] => (*name, None),
+        [name, "--emulator", emulator] => (*name, Some(*emulator)),
+        [name, flag] if flag.starts_with("--emulator=") => {
+            (*name, flag.strip_prefix("--emulator="))
+        }
+        [_, "--emulator"] => return Err("vm start: --emulator needs a value: qemu\n".to_owned()),
+        _ => return Err("vm start: too many arguments; see `vm start --help`\n".to_owned()),
+    };
+    if name == GuestProgram::LINUX.name {
+        return match emulator {
+            None => Ok(StartTarget::Linux(Hypervisor::MicroVm)),
+            Some("qemu") => Ok(StartTarget::Linux(Hypervisor::Qemu)),
+            Some(other) => Err(format!(
+                "vm start: unknown emulator `{other}`; the one available is qemu\n"
+            )),
+        };
+    }
+    let Some(program) = GuestProgram::by_name(name) else {
+        let known: Vec<&str> = GuestProgram::ALL
+            .iter()
+            .chain([&GuestProgram::LINUX])
+            .map(|p| p.name)
+            .collect();
+        return Err(format!(
+            "vm start: unknown guest `{name}`; choose one of: {}\n",
+            known.join(", ")
+        ));
+    };
+    match emulator {
+        None => Ok(StartTarget::Program(program)),
+        Some(_) => Err(format!(
+            "vm start: --emulator applies to the linux guest only, not {name}\n"
+        )),
+    }
+}
+
+async fn start_failed(error: &KvmError, inv: &Invocation<'_>) -> i32 {
+    write_out(
+        &inv.stderr,
+        format!("vm start: {}\n", error_chain(error)),
+        1,
+    )
+    .await
+}
+
+/// The line `vm start` prints once the VM exists.
+fn start_intro(view: &VmView) -> String {
+    let name = view.program().name;
+    let memory = view.memory_mib();
+    match (view.hypervisor(), name == GuestProgram::LINUX.name) {
+        (Hypervisor::Qemu, _) => format!(
+            "Starting the {name} guest under QEMU, a Type 2 hosted emulator \
+             (software emulation, no KVM): {memory} MiB of memory, 1 vCPU.\n\
+             Emulation is slow: the shell prompt takes tens of seconds.\n"
+        ),
+        (Hypervisor::MicroVm, true) => format!(
+            "Starting the {name} guest on the micro-VMM: {memory} MiB of memory, 1 vCPU \
+             entering the kernel in 64-bit mode.\n"
+        ),
+        (Hypervisor::MicroVm, false) => format!(
+            "Starting the {name} guest: {memory} MiB of memory, 1 vCPU in 16-bit real mode.\n"
+        ),
+    }
+}
+
+/// What marks the end of a guest's boot.
+fn banner_word(view: &VmView) -> &'static str {
+    if view.program().name == GuestProgram::LINUX.name {
+        "shell prompt"
+    } else {
+        "banner"
     }
 }
 
@@ -416,17 +500,26 @@ fn status_text(view: &VmView) -> String {
     };
     let boot = view
         .boot_time()
-        .map(|boot| format!("banner after {}", human_duration(boot)))
-        .unwrap_or_else(|| "no banner yet".to_owned());
+        .map(|boot| format!("{} after {}", banner_word(view), human_duration(boot)))
+        .unwrap_or_else(|| format!("no {} yet", banner_word(view)));
     let console = view.console();
+    let exits = if view.hypervisor().counts_exits() {
+        format!("VM exits:\n{}", view.counts())
+    } else {
+        "VM exits: not available for the Type 2 emulator. QEMU runs the guest inside its\n\
+         own process, translating instructions in software, so no VM exit ever reaches\n\
+         the lab to be counted."
+            .to_owned()
+    };
     format!(
-        "guest:    {}\nstate:    {state}\nboot:     {boot}\nmemory:   {} MiB, 1 vCPU\n\
-         console:  {} bytes written, {} dropped by the rate limit\nVM exits:\n{}\n",
+        "guest:      {}\nhypervisor: {}\nstate:      {state}\nboot:       {boot}\n\
+         memory:     {} MiB, 1 vCPU\n\
+         console:    {} bytes written, {} dropped by the rate limit\n{exits}\n",
         view.program().name,
+        view.hypervisor().description(),
         view.memory_mib(),
         console.end(),
         console.dropped(),
-        view.counts(),
     )
 }
 
@@ -463,6 +556,7 @@ async fn write_out(output: &CommandOutput, text: impl Into<String>, status: i32)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -475,7 +569,16 @@ mod tests {
         let vm = command();
         assert_eq!(vm.complete(&[], "st"), ["start", "status", "stop"]);
         assert_eq!(vm.complete(&["vm".to_owned()], "c"), ["console"]);
-        assert_eq!(vm.complete(&["start".to_owned()], ""), ["teaching", "spin"]);
+        assert_eq!(
+            vm.complete(&["start".to_owned()], ""),
+            ["teaching", "spin", "linux"]
+        );
+        let linux = [
+            "start".to_owned(),
+            "linux".to_owned(),
+            "--emulator".to_owned(),
+        ];
+        assert_eq!(vm.complete(&linux, ""), ["qemu"]);
         assert!(vm.complete(&["stop".to_owned()], "").is_empty());
     }
 
@@ -491,6 +594,29 @@ mod tests {
             start.contains("teaching") && start.contains("spin"),
             "{start}"
         );
+    }
+
+    #[test]
+    fn start_arguments_choose_the_guest_and_the_hypervisor() {
+        let parse = |line: &str| {
+            let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+            parse_start(&args)
+        };
+        assert_eq!(parse(""), Ok(StartTarget::Program(GuestProgram::TEACHING)));
+        assert_eq!(parse("spin"), Ok(StartTarget::Program(GuestProgram::SPIN)));
+        assert_eq!(parse("linux"), Ok(StartTarget::Linux(Hypervisor::MicroVm)));
+        assert_eq!(
+            parse("linux --emulator qemu"),
+            Ok(StartTarget::Linux(Hypervisor::Qemu))
+        );
+        assert_eq!(
+            parse("linux --emulator=qemu"),
+            Ok(StartTarget::Linux(Hypervisor::Qemu))
+        );
+        assert!(parse("linux --emulator bochs").is_err());
+        assert!(parse("linux --emulator").is_err());
+        assert!(parse("teaching --emulator qemu").is_err());
+        assert!(parse("dos").unwrap_err().contains("linux"));
     }
 
     #[test]

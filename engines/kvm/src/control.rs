@@ -95,6 +95,17 @@ pub enum HltWake {
     Stop,
 }
 
+/// How waiting for typed input ended (hosted emulator only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputWait {
+    /// Bytes the student typed, in order.
+    Input(Vec<u8>),
+    /// The VM is stopping.
+    Stop,
+    /// Nothing arrived in time.
+    Idle,
+}
+
 /// Shared state of one VM's vCPU, guarded by one mutex so that a keystroke
 /// and a HLT can never miss each other.
 #[derive(Debug, Default)]
@@ -201,6 +212,30 @@ impl VcpuControl {
         }
         refill_locked(&mut state, serial);
         HltWake::Resume
+    }
+
+    /// Takes everything typed so far, waiting up to `timeout` for the first
+    /// byte. For a guest that reads its input through another program (the
+    /// hosted emulator) rather than through this VMM's UART.
+    pub fn wait_for_input(&self, timeout: Duration) -> InputWait {
+        let state = self.lock();
+        let (mut state, _) = self
+            .changed
+            .wait_timeout_while(state, timeout, |s| s.stop.is_none() && s.pending.is_empty())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if state.stop.is_some() {
+            return InputWait::Stop;
+        }
+        if state.pending.is_empty() {
+            return InputWait::Idle;
+        }
+        state.unread_since = None;
+        InputWait::Input(state.pending.drain(..).collect())
+    }
+
+    /// Whether typed bytes wait to be moved into the UART.
+    pub fn has_pending_input(&self) -> bool {
+        !self.lock().pending.is_empty()
     }
 
     /// Records that the vCPU thread has left its run loop for good.

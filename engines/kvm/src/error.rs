@@ -58,6 +58,38 @@ pub enum KvmError {
     /// The session already has a VM that has not stopped.
     #[error("a VM ({guest}) is already running in this session; run `vm stop` first")]
     AlreadyRunning { guest: &'static str },
+    /// `vm start linux` on the micro-VMM where it cannot work; the text
+    /// says why and what to use instead.
+    #[error("{reason}")]
+    LinuxNeedsHardwareVirtualization { reason: String },
+    /// No kernel and initramfs have been prepared for this session.
+    #[error("the Linux guest is not prepared on this server: run `lab images build` first")]
+    LinuxGuestNotPrepared,
+    #[error("QEMU is not installed (qemu-system-x86_64); install Debian's qemu-system-x86")]
+    EmulatorMissing,
+    #[error("failed to start the emulator {program}")]
+    StartEmulator {
+        program: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to read the Linux guest's {what} at {path}")]
+    ReadLinuxArtifact {
+        what: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to set up the Linux boot")]
+    LinuxBoot(#[source] crate::linux::boot::BootError),
+    #[error("failed to create the in-kernel interrupt controller")]
+    CreateIrqChip(#[source] KvmIoctlError),
+    #[error("failed to create the in-kernel timer (PIT)")]
+    CreatePit(#[source] KvmIoctlError),
+    #[error("failed to wire the serial port's interrupt")]
+    WireSerialIrq(#[source] KvmIoctlError),
+    #[error("failed to set up the vCPU's local APIC or FPU")]
+    SetupVcpuState(#[source] KvmIoctlError),
     /// The session is shutting down and starts nothing new.
     #[error("the session is ending")]
     SessionEnding,

@@ -39,7 +39,18 @@ impl GuestProgram {
         banner: "lab spin guest",
     };
 
-    /// Every program, the default first.
+    /// The Linux guest: not a program of this crate but a Debian kernel
+    /// and a busybox initramfs prepared ahead of time (see
+    /// [`crate::linux`]). Its "banner" is the shell prompt, so its boot time
+    /// is the time to the prompt.
+    pub const LINUX: GuestProgram = GuestProgram {
+        name: "linux",
+        summary: "a Debian Linux kernel with a busybox shell (add --emulator qemu without VT-x/AMD-V)",
+        image: &[],
+        banner: crate::linux::initramfs::SHELL_PROMPT,
+    };
+
+    /// Every real-mode program, the default first.
     pub const ALL: [GuestProgram; 2] = [GuestProgram::TEACHING, GuestProgram::SPIN];
 
     /// Looks a program up by the name typed after `vm start`.

@@ -27,10 +27,11 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// Names accepted by `LiveValueSpec::Vm { field }`, besides the exit
 /// counter names (`io_in`, `io_out`, ..., `total`).
-pub const VM_FIELDS: [&str; 8] = [
+pub const VM_FIELDS: [&str; 9] = [
     "exits_total",
     "state",
     "guest",
+    "hypervisor",
     "memory_mib",
     "vcpus",
     "guest_time_ms",
@@ -42,7 +43,7 @@ pub const VM_FIELDS: [&str; 8] = [
 #[derive(Debug, thiserror::Error)]
 #[error(
     "unknown vm field `{0}`; expected exits_total, io_in, io_out, mmio_read, mmio_write, hlt, \
-     shutdown, other, total, state, guest, memory_mib, vcpus, guest_time_ms, boot_ms or \
+     shutdown, other, total, state, guest, hypervisor, memory_mib, vcpus, guest_time_ms, boot_ms or \
      console_bytes"
 )]
 pub struct UnknownVmField(pub String);
@@ -114,6 +115,13 @@ impl KvmProbe {
         let Some(view) = self.session.vm() else {
             return Ok(CheckOutcome::fail("no VM yet: start one with `vm start`"));
         };
+        if !view.hypervisor().counts_exits() {
+            return Ok(CheckOutcome::fail(format!(
+                "the {} guest runs under QEMU, which reports no VM exits; \
+                 exit counts need the micro-VMM",
+                view.program().name
+            )));
+        }
         let count = view.counts().counter(parsed);
         let detail = format!("{counter} exits: {count} of at least {at_least}");
         Ok(if count >= at_least {
@@ -167,19 +175,21 @@ fn is_known_field(field: &str) -> bool {
     VM_FIELDS.contains(&field) || field.parse::<ExitCounter>().is_ok()
 }
 
-/// The value of a known field; `None` for `boot_ms` before the banner.
+/// The value of a known field; `None` for `boot_ms` before the banner,
+/// and for exit counters of a guest under QEMU (which has none to give).
 fn field_value(view: &VmView, field: &str) -> Option<String> {
-    let counts = view.counts();
+    let counts = view.hypervisor().counts_exits().then(|| view.counts());
     if let Ok(counter) = field.parse::<ExitCounter>() {
-        return Some(counts.counter(counter).to_string());
+        return counts.map(|counts| counts.counter(counter).to_string());
     }
     match field {
-        "exits_total" => Some(counts.total().to_string()),
+        "exits_total" => counts.map(|counts| counts.total().to_string()),
+        "hypervisor" => Some(view.hypervisor().label().to_owned()),
         "state" => Some(view.phase().label().to_owned()),
         "guest" => Some(view.program().name.to_owned()),
         "memory_mib" => Some(view.memory_mib().to_string()),
         "vcpus" => Some("1".to_owned()),
-        "guest_time_ms" => Some(counts.guest_time.as_millis().to_string()),
+        "guest_time_ms" => counts.map(|counts| counts.guest_time.as_millis().to_string()),
         "boot_ms" => view.boot_time().map(|boot| boot.as_millis().to_string()),
         "console_bytes" => Some(view.console().end().to_string()),
         _ => None,

@@ -7,8 +7,11 @@ use std::time::Duration;
 use crate::control::StopReason;
 use crate::error::KvmError;
 use crate::guest::GuestProgram;
+use crate::host::{HostReport, host_report};
+use crate::linux::LinuxGuestArtifacts;
+use crate::linux::qemu::{HostedVm, find_qemu};
 use crate::stats::ExitCounts;
-use crate::vm::{MicroVm, VmConfig, VmPhase, VmView};
+use crate::vm::{Hypervisor, MicroVm, VmConfig, VmPhase, VmView};
 
 /// A session's VM slot. Creating one costs nothing (no VM, no thread);
 /// `vm start` fills it. Share it between the `vm` command, the probe and
@@ -17,13 +20,37 @@ use crate::vm::{MicroVm, VmConfig, VmPhase, VmView};
 #[derive(Debug)]
 pub struct KvmSession {
     config: VmConfig,
+    linux_guest: Option<LinuxGuestArtifacts>,
     slot: Mutex<Slot>,
 }
 
 #[derive(Debug, Default)]
 struct Slot {
-    vm: Option<MicroVm>,
+    vm: Option<RunningVm>,
     ending: bool,
+}
+
+/// A guest under one of the two hypervisors.
+#[derive(Debug)]
+enum RunningVm {
+    Micro(MicroVm),
+    Hosted(HostedVm),
+}
+
+impl RunningVm {
+    fn view(&self) -> &VmView {
+        match self {
+            RunningVm::Micro(vm) => vm.view(),
+            RunningVm::Hosted(vm) => vm.view(),
+        }
+    }
+
+    fn stop(self, reason: StopReason) -> StopReason {
+        match self {
+            RunningVm::Micro(vm) => vm.stop(reason),
+            RunningVm::Hosted(vm) => vm.stop(reason),
+        }
+    }
 }
 
 /// What a TUI panel shows about the session's VM; cheap to build (atomic
@@ -31,12 +58,14 @@ struct Slot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VmPanelData {
     pub guest: &'static str,
+    pub hypervisor: Hypervisor,
     pub phase: VmPhase,
     pub memory_mib: u32,
     pub uptime: Duration,
     /// Time from start to the guest's banner, once it appeared.
     pub boot_time: Option<Duration>,
-    /// Exit counters and time spent in the guest.
+    /// Exit counters and time spent in the guest; all zero under QEMU,
+    /// which reports none (see [`Hypervisor::counts_exits`]).
     pub counts: ExitCounts,
     /// Console bytes dropped by the rate limit.
     pub console_dropped: u64,
@@ -46,8 +75,20 @@ impl KvmSession {
     pub fn new(config: VmConfig) -> Self {
         KvmSession {
             config,
+            linux_guest: None,
             slot: Mutex::new(Slot::default()),
         }
+    }
+
+    /// The same session, able to boot the prepared Linux guest
+    /// (`vm start linux`).
+    pub fn with_linux_guest(mut self, artifacts: LinuxGuestArtifacts) -> Self {
+        self.linux_guest = Some(artifacts);
+        self
+    }
+
+    pub fn linux_guest(&self) -> Option<&LinuxGuestArtifacts> {
+        self.linux_guest.as_ref()
     }
 
     pub fn config(&self) -> &VmConfig {
@@ -57,6 +98,40 @@ impl KvmSession {
     /// Starts `program`. A VM that has already stopped is cleared away
     /// first; a live one makes this fail.
     pub fn start(&self, program: GuestProgram) -> Result<VmView, KvmError> {
+        let config = self.config;
+        self.start_with(move || MicroVm::start(program, config).map(RunningVm::Micro))
+    }
+
+    /// Boots the prepared Linux guest under `hypervisor`. On the micro-VMM
+    /// this first asks the host whether it has hardware virtualization and
+    /// refuses at once, saying why and what to use, when it has not.
+    pub fn start_linux(&self, hypervisor: Hypervisor) -> Result<VmView, KvmError> {
+        if hypervisor == Hypervisor::MicroVm
+            && let Some(reason) = linux_refusal(&host_report())
+        {
+            return Err(KvmError::LinuxNeedsHardwareVirtualization { reason });
+        }
+        let artifacts = self
+            .linux_guest
+            .clone()
+            .ok_or(KvmError::LinuxGuestNotPrepared)?;
+        let config = self.config;
+        match hypervisor {
+            Hypervisor::MicroVm => self
+                .start_with(move || MicroVm::start_linux(&artifacts, config).map(RunningVm::Micro)),
+            Hypervisor::Qemu => {
+                let qemu = find_qemu().ok_or(KvmError::EmulatorMissing)?;
+                self.start_with(move || {
+                    HostedVm::start(&qemu, &artifacts, &config).map(RunningVm::Hosted)
+                })
+            }
+        }
+    }
+
+    fn start_with(
+        &self,
+        launch: impl FnOnce() -> Result<RunningVm, KvmError>,
+    ) -> Result<VmView, KvmError> {
         let previous = {
             let mut slot = self.lock();
             if slot.ending {
@@ -74,7 +149,7 @@ impl KvmSession {
         // Joining the old VM's finished threads happens outside the lock.
         drop(previous);
 
-        let vm = MicroVm::start(program, self.config)?;
+        let vm = launch()?;
         let view = vm.view().clone();
         let mut slot = self.lock();
         // The session may have ended, or another start may have won the
@@ -111,6 +186,7 @@ impl KvmSession {
         let view = self.vm()?;
         Some(VmPanelData {
             guest: view.program().name,
+            hypervisor: view.hypervisor(),
             phase: view.phase(),
             memory_mib: view.memory_mib(),
             uptime: view.uptime(),
@@ -126,6 +202,28 @@ impl KvmSession {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Why this host cannot boot Linux on the micro-VMM, if it cannot.
+pub fn linux_refusal(report: &HostReport) -> Option<String> {
+    if report.can_boot_linux() {
+        return None;
+    }
+    const ALTERNATIVE: &str = "Use `vm start linux --emulator qemu` to boot the same kernel \
+                               under QEMU, a hosted emulator, instead.";
+    let why = if report.can_run_guests() {
+        format!(
+            "this host has no hardware virtualization (no VT-x/AMD-V; found: {}): \
+             KVM here emulates guest instructions in software, which is enough for the \
+             tiny teaching guest but cannot run a Linux kernel",
+            report.virtualization
+        )
+    } else {
+        format!("/dev/kvm is not usable here ({:?})", report.device)
+    };
+    Some(format!(
+        "cannot boot Linux on the micro-VMM: {why}. {ALTERNATIVE}"
+    ))
 }
 
 impl Default for KvmSession {

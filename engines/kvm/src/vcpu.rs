@@ -130,6 +130,13 @@ impl VcpuRunner {
             // KVM_RUN would return at once.
             self.vcpu.set_kvm_immediate_exit(0);
         }
+        if self.shared.input_by_interrupt {
+            // A guest with an interrupt controller halts inside KVM, so
+            // typed input is moved into the UART whenever the vCPU comes
+            // out (the watchdog kicks it when input waits); the UART then
+            // raises its receive interrupt.
+            self.shared.control.refill(self.io.serial_mut());
+        }
         step
     }
 }
@@ -146,6 +153,10 @@ fn handle_exit(exit: VcpuExit<'_>, io: &mut IoDispatch, shared: &VmShared) -> St
             match io.pio_write(port, data) {
                 IoAction::Continue => Step::Continue,
                 IoAction::PowerOff => Step::Stop(StopReason::PoweredOff),
+                IoAction::Reset => {
+                    shared.stats.record(ExitReason::Shutdown);
+                    Step::Stop(StopReason::GuestShutdown)
+                }
             }
         }
         VcpuExit::MmioRead(address, data) => {

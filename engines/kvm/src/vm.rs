@@ -10,17 +10,25 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use kvm_bindings::{KVM_MAX_CPUID_ENTRIES, kvm_userspace_memory_region};
+use std::path::Path;
+
+use kvm_bindings::{
+    KVM_MAX_CPUID_ENTRIES, KVM_PIT_SPEAKER_DUMMY, kvm_fpu, kvm_pit_config,
+    kvm_userspace_memory_region,
+};
 use kvm_ioctls::{Kvm, VcpuFd, VmFd};
 use tokio::sync::watch;
 use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
+use vmm_sys_util::eventfd::EventFd;
 use vmm_sys_util::signal::Killable;
 
 use crate::console::{ConsoleBuffer, ConsoleLimits};
 use crate::control::{StopReason, VcpuControl};
-use crate::devices::IoDispatch;
+use crate::devices::{IoDispatch, SerialIrq};
 use crate::error::KvmError;
 use crate::guest::{GuestProgram, INITIAL_STACK, LOAD_ADDRESS};
+use crate::linux::LinuxGuestArtifacts;
+use crate::linux::boot::{self, LINUX_MEMORY_MIB, LoadedLinux};
 use crate::stats::{ExitCounts, ExitReason, VcpuExitStats};
 use crate::vcpu::{VcpuRunner, install_kick_handler, kick_signal};
 use crate::watchdog::{self, WatchdogLimits};
@@ -66,6 +74,42 @@ impl VmConfig {
             .ok()
             .and_then(|mib| mib.checked_mul(MIB))
             .ok_or(invalid)
+    }
+}
+
+/// Which hypervisor runs a guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hypervisor {
+    /// This crate's micro-VMM on the host kernel's KVM: the kernel is the
+    /// hypervisor (Type 1 style) and every VM exit passes through the lab.
+    MicroVm,
+    /// QEMU with TCG, a hosted (Type 2) emulator: an ordinary program that
+    /// translates guest instructions in software, in its own process.
+    Qemu,
+}
+
+impl Hypervisor {
+    /// A short name for status lines and live values.
+    pub fn label(self) -> &'static str {
+        match self {
+            Hypervisor::MicroVm => "micro-vmm",
+            Hypervisor::Qemu => "qemu",
+        }
+    }
+
+    /// One line for `vm status`.
+    pub fn description(self) -> &'static str {
+        match self {
+            Hypervisor::MicroVm => "the lab's micro-VMM on KVM (the host kernel is the hypervisor)",
+            Hypervisor::Qemu => {
+                "QEMU, a Type 2 hosted emulator (TCG software emulation in a child process)"
+            }
+        }
+    }
+
+    /// Whether the lab sees the guest's VM exits.
+    pub fn counts_exits(self) -> bool {
+        matches!(self, Hypervisor::MicroVm)
     }
 }
 
@@ -122,12 +166,17 @@ impl GuestActivity {
 #[derive(Debug)]
 pub(crate) struct VmShared {
     pub program: GuestProgram,
+    pub hypervisor: Hypervisor,
     pub memory_mib: u32,
     pub started_at: Instant,
     pub stats: VcpuExitStats,
     pub console: Arc<ConsoleBuffer>,
     pub control: Arc<VcpuControl>,
     pub activity: GuestActivity,
+    /// Whether typed input reaches the guest through the UART's interrupt
+    /// (a Linux guest with an in-kernel interrupt controller) rather than
+    /// when it halts (the real-mode guests).
+    pub input_by_interrupt: bool,
     /// Set once, when the vCPU thread ends.
     pub stopped: watch::Sender<Option<StopReason>>,
 }
@@ -139,7 +188,7 @@ impl VmShared {
         self.activity.progress();
     }
 
-    fn finish(&self, reason: StopReason) {
+    pub fn finish(&self, reason: StopReason) {
         tracing::info!(guest = self.program.name, %reason, "VM stopped");
         self.control.request_stop(reason.clone());
         self.stopped.send_replace(Some(reason));
@@ -163,7 +212,7 @@ pub enum BannerWait {
 /// stopped, a view shows the VM as stopped.
 #[derive(Debug, Clone)]
 pub struct VmView {
-    shared: Arc<VmShared>,
+    pub(crate) shared: Arc<VmShared>,
 }
 
 impl VmView {
@@ -173,6 +222,10 @@ impl VmView {
 
     pub fn memory_mib(&self) -> u32 {
         self.shared.memory_mib
+    }
+
+    pub fn hypervisor(&self) -> Hypervisor {
+        self.shared.hypervisor
     }
 
     /// Time since the VM was started.
@@ -283,18 +336,78 @@ impl MicroVm {
         load_program(&memory, program)?;
         let vcpu = create_boot_vcpu(&kvm, &vm)?;
 
-        let shared = Arc::new(new_shared(program, &config));
+        let shared = Arc::new(new_shared(program, Hypervisor::MicroVm, &config));
         let memory_len = u64::try_from(memory_bytes).unwrap_or(u64::MAX);
         let io = IoDispatch::new(shared.console.clone(), shared.control.clone(), memory_len);
         let runner = VcpuRunner {
             vcpu,
             io,
-            shared: shared.clone(),
+            shared,
             _vm: vm,
             _memory: memory,
         };
+        MicroVm::launch(runner, config.watchdog)
+    }
+
+    /// Boots the prepared Linux guest: an in-kernel interrupt controller
+    /// and timer, the kernel and initramfs loaded by the Linux boot
+    /// protocol, one vCPU entering the kernel in 64-bit mode, and the UART
+    /// on IRQ 4. Needs hardware virtualization; callers check
+    /// [`crate::HostReport::can_boot_linux`] first, since under software
+    /// emulation KVM stops on the kernel's first unusual instruction.
+    pub fn start_linux(
+        artifacts: &LinuxGuestArtifacts,
+        config: VmConfig,
+    ) -> Result<MicroVm, KvmError> {
+        let kernel = read_artifact(&artifacts.kernel, "kernel")?;
+        let initramfs = read_artifact(&artifacts.initramfs, "initramfs")?;
+        let config = VmConfig {
+            memory_mib: LINUX_MEMORY_MIB,
+            watchdog: config.watchdog.for_linux(),
+            ..config
+        };
+        let memory_bytes = usize::try_from(LINUX_MEMORY_MIB)
+            .ok()
+            .and_then(|mib| mib.checked_mul(MIB))
+            .ok_or(KvmError::MemorySize {
+                mib: LINUX_MEMORY_MIB,
+                max: LINUX_MEMORY_MIB,
+            })?;
+        let memory_len = u64::try_from(memory_bytes).unwrap_or(u64::MAX);
+        install_kick_handler()?;
+
+        let kvm = open_kvm()?;
+        let vm = create_linux_vm(&kvm)?;
+        let memory = create_guest_memory(&vm, memory_bytes)?;
+        let loaded = boot::load_linux(&memory, memory_len, &kernel, &initramfs)
+            .map_err(KvmError::LinuxBoot)?;
+        let vcpu = create_linux_vcpu(&kvm, &vm, &loaded)?;
+        let serial_irq = wire_serial_irq(&vm)?;
+
+        let mut shared = new_shared(GuestProgram::LINUX, Hypervisor::MicroVm, &config);
+        shared.input_by_interrupt = true;
+        let shared = Arc::new(shared);
+        let io = IoDispatch::with_serial_irq(
+            shared.console.clone(),
+            shared.control.clone(),
+            memory_len,
+            serial_irq,
+        );
+        let runner = VcpuRunner {
+            vcpu,
+            io,
+            shared,
+            _vm: vm,
+            _memory: memory,
+        };
+        MicroVm::launch(runner, config.watchdog)
+    }
+
+    /// Starts the vCPU and watchdog threads of a built VM.
+    fn launch(runner: VcpuRunner, limits: WatchdogLimits) -> Result<MicroVm, KvmError> {
+        let shared = runner.shared.clone();
         let vcpu_thread = spawn_vcpu(runner)?;
-        let watchdog_thread = match watchdog::spawn(shared.clone(), config.watchdog, &vcpu_thread) {
+        let watchdog_thread = match watchdog::spawn(shared.clone(), limits, &vcpu_thread) {
             Ok(thread) => thread,
             Err(error) => {
                 stop_unwatched_vcpu(&shared, vcpu_thread);
@@ -303,8 +416,8 @@ impl MicroVm {
         };
 
         tracing::info!(
-            guest = program.name,
-            memory_mib = config.memory_mib,
+            guest = shared.program.name,
+            memory_mib = shared.memory_mib,
             "VM started"
         );
         Ok(MicroVm {
@@ -367,19 +480,102 @@ fn join_thread(handle: Option<JoinHandle<()>>, name: &str) {
     }
 }
 
-fn new_shared(program: GuestProgram, config: &VmConfig) -> VmShared {
+pub(crate) fn new_shared(
+    program: GuestProgram,
+    hypervisor: Hypervisor,
+    config: &VmConfig,
+) -> VmShared {
     let started_at = Instant::now();
     let (stopped, _) = watch::channel(None);
     VmShared {
         program,
+        hypervisor,
         memory_mib: config.memory_mib,
         started_at,
         stats: VcpuExitStats::default(),
         console: Arc::new(ConsoleBuffer::new(config.console, program.banner)),
         control: Arc::new(VcpuControl::default()),
         activity: GuestActivity::new(started_at),
+        input_by_interrupt: false,
         stopped,
     }
+}
+
+fn read_artifact(path: &Path, what: &'static str) -> Result<Vec<u8>, KvmError> {
+    std::fs::read(path).map_err(|source| KvmError::ReadLinuxArtifact {
+        what,
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// A VM with the in-kernel PIC, IOAPIC and local APIC and a PIT, which a
+/// Linux kernel needs for its timer and interrupts.
+fn create_linux_vm(kvm: &Kvm) -> Result<VmFd, KvmError> {
+    let vm = kvm.create_vm().map_err(KvmError::CreateVm)?;
+    vm.set_tss_address(TSS_ADDRESS)
+        .map_err(KvmError::SetTssAddress)?;
+    vm.create_irq_chip().map_err(KvmError::CreateIrqChip)?;
+    let pit = kvm_pit_config {
+        flags: KVM_PIT_SPEAKER_DUMMY,
+        ..Default::default()
+    };
+    vm.create_pit2(pit).map_err(KvmError::CreatePit)?;
+    Ok(vm)
+}
+
+/// An eventfd that raises the serial port's IRQ 4 when written.
+fn wire_serial_irq(vm: &VmFd) -> Result<SerialIrq, KvmError> {
+    const COM1_IRQ: u32 = 4;
+    let eventfd = EventFd::new(libc::EFD_NONBLOCK).map_err(|error| {
+        KvmError::WireSerialIrq(vmm_sys_util::errno::Error::new(
+            error.raw_os_error().unwrap_or(libc::EIO),
+        ))
+    })?;
+    vm.register_irqfd(&eventfd, COM1_IRQ)
+        .map_err(KvmError::WireSerialIrq)?;
+    Ok(SerialIrq::Line(eventfd))
+}
+
+/// vCPU 0 at the kernel's 64-bit entry: long mode, the boot page tables,
+/// `rsi` at the zero page, an initialised FPU, and the local APIC's LINT0
+/// and LINT1 wired as on a PC (legacy PIC interrupts and NMI).
+fn create_linux_vcpu(kvm: &Kvm, vm: &VmFd, loaded: &LoadedLinux) -> Result<VcpuFd, KvmError> {
+    let vcpu = vm.create_vcpu(0).map_err(KvmError::CreateVcpu)?;
+    let cpuid = kvm
+        .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+        .map_err(KvmError::SupportedCpuid)?;
+    vcpu.set_cpuid2(&cpuid).map_err(KvmError::SetCpuid)?;
+    let sregs = vcpu.get_sregs().map_err(KvmError::GetSregs)?;
+    vcpu.set_sregs(&boot::long_mode_sregs(sregs))
+        .map_err(KvmError::SetSregs)?;
+    vcpu.set_regs(&boot::entry_regs(loaded))
+        .map_err(KvmError::SetRegs)?;
+    let fpu = kvm_fpu {
+        fcw: 0x37f,
+        mxcsr: 0x1f80,
+        ..Default::default()
+    };
+    vcpu.set_fpu(&fpu).map_err(KvmError::SetupVcpuState)?;
+    wire_lapic_lints(&vcpu)?;
+    Ok(vcpu)
+}
+
+fn wire_lapic_lints(vcpu: &VcpuFd) -> Result<(), KvmError> {
+    const APIC_LVT0: usize = 0x350;
+    const APIC_LVT1: usize = 0x360;
+    const DELIVERY_EXTINT: u32 = 0x7;
+    const DELIVERY_NMI: u32 = 0x4;
+    let mut lapic = vcpu.get_lapic().map_err(KvmError::SetupVcpuState)?;
+    for (offset, mode) in [(APIC_LVT0, DELIVERY_EXTINT), (APIC_LVT1, DELIVERY_NMI)] {
+        let register = &mut lapic.regs[offset..offset + 4];
+        let bytes: [u8; 4] = std::array::from_fn(|i| register[i].to_ne_bytes()[0]);
+        let value = (u32::from_le_bytes(bytes) & !0x700) | (mode << 8);
+        for (slot, byte) in register.iter_mut().zip(value.to_le_bytes()) {
+            *slot = libc::c_char::from_ne_bytes([byte]);
+        }
+    }
+    vcpu.set_lapic(&lapic).map_err(KvmError::SetupVcpuState)
 }
 
 fn open_kvm() -> Result<Kvm, KvmError> {

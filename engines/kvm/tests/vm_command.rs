@@ -215,7 +215,7 @@ async fn student_starts_types_at_the_console_checks_pass_and_stops() {
     let status = run(&vm, "status").await;
     assert_eq!(status.status, 0);
     assert!(
-        status.stdout.contains("state:    running"),
+        status.stdout.contains("state:      running"),
         "{}",
         status.stdout
     );
@@ -245,9 +245,13 @@ async fn usage_errors_say_what_is_wrong() {
         "{}",
         unknown.stderr
     );
-    let guest = run(&vm, "start linux").await;
+    let guest = run(&vm, "start dos").await;
     assert_eq!(guest.status, 2);
-    assert!(guest.stderr.contains("teaching, spin"), "{}", guest.stderr);
+    assert!(
+        guest.stderr.contains("teaching, spin, linux"),
+        "{}",
+        guest.stderr
+    );
     let help = run(&vm, "console --help").await;
     assert!(help.stdout.contains("Ctrl-]"), "{}", help.stdout);
     let status = run(&vm, "status").await;

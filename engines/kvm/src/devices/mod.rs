@@ -11,7 +11,7 @@ mod serial;
 use std::sync::Arc;
 
 pub use cmos::{CMOS_DATA_PORT, CMOS_INDEX_PORT, Cmos};
-pub use serial::{COM1_BASE, COM1_PORTS, SerialPort, UnwiredIrq};
+pub use serial::{COM1_BASE, COM1_PORTS, SerialIrq, SerialPort, UnwiredIrq};
 
 use crate::console::ConsoleBuffer;
 use crate::control::VcpuControl;
@@ -22,12 +22,22 @@ pub const POWER_OFF_PORT: u16 = 0x604;
 /// See [`POWER_OFF_PORT`].
 pub const POWER_OFF_VALUE: u16 = 0x2000;
 
+/// The i8042 keyboard controller's command port; writing
+/// [`I8042_RESET_COMMAND`] to it resets the machine (Linux's `reboot=k`).
+/// Nothing else of the controller exists: reads see an empty bus, which
+/// Linux takes for "no controller".
+pub const I8042_COMMAND_PORT: u16 = 0x64;
+/// See [`I8042_COMMAND_PORT`].
+pub const I8042_RESET_COMMAND: u8 = 0xfe;
+
 /// What the vCPU loop does after a port write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IoAction {
     Continue,
     /// The guest asked to be powered off.
     PowerOff,
+    /// The guest asked for a reset; the lab stops it instead of rebooting.
+    Reset,
 }
 
 /// Routes the guest's port I/O and MMIO to its devices.
@@ -40,8 +50,18 @@ pub struct IoDispatch {
 
 impl IoDispatch {
     pub fn new(console: Arc<ConsoleBuffer>, control: Arc<VcpuControl>, memory_bytes: u64) -> Self {
+        IoDispatch::with_serial_irq(console, control, memory_bytes, SerialIrq::Unwired)
+    }
+
+    /// Devices whose UART raises its interrupt through `irq`.
+    pub fn with_serial_irq(
+        console: Arc<ConsoleBuffer>,
+        control: Arc<VcpuControl>,
+        memory_bytes: u64,
+        irq: SerialIrq,
+    ) -> Self {
         IoDispatch {
-            serial: SerialPort::new(console),
+            serial: SerialPort::with_irq(console, irq),
             cmos: Cmos::new(memory_bytes),
             control,
             unclaimed_accesses: 0,
@@ -77,6 +97,8 @@ impl IoDispatch {
             data.iter().for_each(|&byte| self.cmos.write_index(byte));
         } else if port == CMOS_DATA_PORT {
             data.iter().for_each(|&byte| self.cmos.write_data(byte));
+        } else if port == I8042_COMMAND_PORT && data.contains(&I8042_RESET_COMMAND) {
+            return IoAction::Reset;
         } else if port == POWER_OFF_PORT {
             if data == POWER_OFF_VALUE.to_le_bytes() {
                 return IoAction::PowerOff;
@@ -177,6 +199,19 @@ mod tests {
             io.pio_write(POWER_OFF_PORT, &[0x00, 0x20]),
             IoAction::PowerOff
         );
+    }
+
+    #[test]
+    fn the_keyboard_controller_reset_command_resets() {
+        let (mut io, _, _) = dispatch();
+        assert_eq!(
+            io.pio_write(I8042_COMMAND_PORT, &[0xad]),
+            IoAction::Continue
+        );
+        assert_eq!(io.pio_write(I8042_COMMAND_PORT, &[0xfe]), IoAction::Reset);
+        let mut status = [0];
+        io.pio_read(I8042_COMMAND_PORT, &mut status);
+        assert_eq!(status, [0xff], "no controller to read");
     }
 
     #[test]

@@ -1,17 +1,22 @@
 //! COM1, a 16550 UART emulated by vm-superio, wired to the session.
 //!
-//! Its interrupt line is deliberately left unconnected: this VMM creates no
-//! in-kernel interrupt controller, so HLT exits reach the VMM, and the vCPU
+//! For the real-mode guests its interrupt line is deliberately left
+//! unconnected: those VMs have no in-kernel interrupt controller, so HLT
+//! exits reach the VMM, and the vCPU
 //! thread resumes a halted guest when input arrives (see
 //! [`crate::control::VcpuControl::wait_after_hlt`]). The guest then polls the
 //! line status register. That keeps every step visible as an exit and works
-//! on hosts whose KVM emulates guest code in software.
+//! on hosts whose KVM emulates guest code in software. A Linux guest
+//! instead gets IRQ 4 through an eventfd the in-kernel interrupt
+//! controller listens to ([`SerialIrq::Line`]).
 
 use std::convert::Infallible;
+use std::io;
 use std::sync::Arc;
 
 use vm_superio::serial::NoEvents;
 use vm_superio::{Serial, Trigger};
+use vmm_sys_util::eventfd::EventFd;
 
 use crate::console::{ConsoleBuffer, ConsoleWriter};
 
@@ -36,6 +41,26 @@ impl Trigger for UnwiredIrq {
     }
 }
 
+/// Where the UART's interrupt output goes.
+#[derive(Debug)]
+pub enum SerialIrq {
+    /// Nowhere (real-mode guests; see the module documentation).
+    Unwired,
+    /// An eventfd registered with KVM as an interrupt line (irqfd).
+    Line(EventFd),
+}
+
+impl Trigger for SerialIrq {
+    type E = io::Error;
+
+    fn trigger(&self) -> io::Result<()> {
+        match self {
+            SerialIrq::Unwired => Ok(()),
+            SerialIrq::Line(eventfd) => eventfd.write(1),
+        }
+    }
+}
+
 /// Offset of the line status register.
 const LSR_OFFSET: u8 = 5;
 /// Line status bit: the receive buffer holds data.
@@ -44,13 +69,17 @@ const LSR_DATA_READY: u8 = 0x01;
 /// The guest's serial port: output goes to the console buffer, input comes
 /// from the session through the receive FIFO.
 pub struct SerialPort {
-    uart: Serial<UnwiredIrq, NoEvents, ConsoleWriter>,
+    uart: Serial<SerialIrq, NoEvents, ConsoleWriter>,
 }
 
 impl SerialPort {
     pub fn new(console: Arc<ConsoleBuffer>) -> Self {
+        SerialPort::with_irq(console, SerialIrq::Unwired)
+    }
+
+    pub fn with_irq(console: Arc<ConsoleBuffer>, irq: SerialIrq) -> Self {
         SerialPort {
-            uart: Serial::new(UnwiredIrq, ConsoleWriter(console)),
+            uart: Serial::new(irq, ConsoleWriter(console)),
         }
     }
 
@@ -64,7 +93,8 @@ impl SerialPort {
     /// are ignored.
     pub fn write(&mut self, offset: u8, value: u8) {
         if let Err(error) = self.uart.write(offset, value) {
-            // Only the console writer could fail, and it never does.
+            // The console writer never fails; raising the interrupt could,
+            // and the guest then sees a lost interrupt, as on hardware.
             tracing::trace!(%offset, ?error, "serial write failed");
         }
     }
