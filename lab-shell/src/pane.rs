@@ -51,6 +51,10 @@ use crate::terminal::{DEFAULT_SCROLLBACK, TerminalView};
 /// Most candidates the completion menu shows at once.
 const MENU_ROWS: usize = 8;
 
+/// Output bytes one [`ShellPane::poll`] moves onto the screen at most, so
+/// a flood of output cannot hold up a frame for long.
+const POLL_BUDGET: usize = 256 * 1024;
+
 /// Depth of the channel carrying keys to an attached command.
 const CONSOLE_INPUT_DEPTH: usize = 256;
 
@@ -311,9 +315,18 @@ impl ShellPane {
     /// ended; never waits.
     pub fn poll(&mut self) -> PaneUpdate {
         let mut update = PaneUpdate::Nothing;
-        while let Ok(bytes) = self.output.try_recv() {
+        let mut budget = POLL_BUDGET;
+        while budget > 0 {
+            let Ok(bytes) = self.output.try_recv() else {
+                break;
+            };
+            budget = budget.saturating_sub(bytes.len());
             self.view.process_text(&bytes);
             update = PaneUpdate::Redraw;
+        }
+        if budget == 0 {
+            // More may be queued: draw this much first, the rest next time.
+            return update;
         }
         let finished = match &mut self.running {
             Some(running) => match running.done.try_recv() {

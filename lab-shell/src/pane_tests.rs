@@ -202,3 +202,76 @@ async fn resize_redraws_the_line() {
     assert_eq!(screen_lines(&pane), ["thmuser@lab:", "~$ echo abc"]);
     assert_eq!(pane.screen().cursor_position(), (1, 11));
 }
+
+#[tokio::test]
+async fn a_flood_of_output_ends_with_a_prompt() {
+    let mut pane = new_pane(5, 40);
+    let line = "x".repeat(99) + "\n";
+    let big = line.repeat(10_000);
+    let shell = pane.shell_mut().unwrap();
+    shell
+        .scratch()
+        .write_file("/tmp/big", big.as_bytes(), false)
+        .unwrap();
+    run_typed(&mut pane, "cat /tmp/big").await;
+    assert_eq!(screen_lines(&pane).last().unwrap(), "thmuser@lab:~$");
+}
+
+/// A test-only console: prints the typed bytes' values until detached.
+struct Console;
+
+#[async_trait::async_trait]
+impl lab_engine_api::ShellCommand for Console {
+    fn name(&self) -> &str {
+        "console"
+    }
+    fn summary(&self) -> &str {
+        "echo typed bytes (test only)"
+    }
+    fn help(&self, _topic: &[String]) -> String {
+        String::new()
+    }
+    async fn run(&self, mut inv: lab_engine_api::Invocation<'_>) -> i32 {
+        let Some(keys) = inv.keys.as_mut() else {
+            return 1;
+        };
+        while let Some(bytes) = keys.recv().await {
+            let _ = inv.stdout.write(format!("{bytes:?}")).await;
+        }
+        let _ = inv.stdout.line(" detached").await;
+        0
+    }
+}
+
+#[tokio::test]
+async fn attached_console_gets_keys_and_ctrl_bracket_detaches() {
+    let mut registry = CommandRegistry::new();
+    registry.register(std::sync::Arc::new(Console));
+    let mut pane = ShellPane::new(ShellConfig::new(registry), 5, 60);
+    type_text(&mut pane, "console");
+    press(&mut pane, KeyCode::Enter);
+    while !pane
+        .running
+        .as_ref()
+        .unwrap()
+        .attached
+        .load(Ordering::SeqCst)
+    {
+        tokio::task::yield_now().await;
+    }
+    type_text(&mut pane, "a");
+    ctrl(&mut pane, 'c');
+    ctrl(&mut pane, ']');
+    while pane.is_running() {
+        pane.next_update().await;
+    }
+    assert_eq!(
+        screen_lines(&pane),
+        [
+            "thmuser@lab:~$ console",
+            "[97][3] detached",
+            "thmuser@lab:~$"
+        ]
+    );
+    assert_eq!(pane.shell_mut().unwrap().last_status(), 0);
+}
