@@ -34,6 +34,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use lab_engine_api::ShellCommand;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
 use ratatui::style::{Modifier, Style};
@@ -103,6 +104,8 @@ pub struct ShellPane {
     /// Display offset of the end of the edit line, as last drawn.
     drawn_end: usize,
     focused: bool,
+    /// Engine commands registered while a line was running.
+    pending_commands: Vec<Arc<dyn ShellCommand>>,
 }
 
 impl ShellPane {
@@ -133,6 +136,7 @@ impl ShellPane {
             drawn_cursor: 0,
             drawn_end: 0,
             focused: true,
+            pending_commands: Vec::new(),
         };
         pane.show_prompt(shell);
         pane
@@ -142,6 +146,17 @@ impl ShellPane {
     /// history).
     pub fn shell_mut(&mut self) -> Option<&mut Shell> {
         self.shell.as_mut()
+    }
+
+    /// Plugs in an engine command (e.g. when the docker engine of the
+    /// session becomes ready). While a line runs it takes effect at the
+    /// next prompt.
+    pub fn register(&mut self, command: Arc<dyn ShellCommand>) {
+        self.config.registry.register(Arc::clone(&command));
+        match &mut self.shell {
+            Some(shell) => shell.register(command),
+            None => self.pending_commands.push(command),
+        }
     }
 
     pub fn is_running(&self) -> bool {
@@ -395,7 +410,10 @@ impl ShellPane {
     }
 
     /// Takes the shell back and draws a new prompt on a fresh line.
-    fn show_prompt(&mut self, shell: Shell) {
+    fn show_prompt(&mut self, mut shell: Shell) {
+        for command in self.pending_commands.drain(..) {
+            shell.register(command);
+        }
         if self.view.screen().cursor_position().1 != 0 {
             self.view.process(b"\r\n");
         }
@@ -409,6 +427,9 @@ impl ShellPane {
 
     /// Redraws the prompt and the edit line in place, like readline: back
     /// to the start of the prompt, erase below, write, place the cursor.
+    /// Rows are counted from display widths; a double-width character
+    /// that a terminal pushes to the next row early throws the count off
+    /// by one until the line is submitted (readline tracks this per row).
     fn redraw_line(&mut self) -> PaneUpdate {
         let cols = usize::from(self.view.size().1);
         let (prompt, prompt_width) = match self.editor.search_prompt() {

@@ -275,3 +275,22 @@ async fn attached_console_gets_keys_and_ctrl_bracket_detaches() {
     );
     assert_eq!(pane.shell_mut().unwrap().last_status(), 0);
 }
+
+#[tokio::test]
+async fn commands_registered_during_a_line_arrive_at_the_next_prompt() {
+    let mut pane = new_pane(4, 40);
+    type_text(&mut pane, "sleep 0.2");
+    press(&mut pane, KeyCode::Enter);
+    pane.register(std::sync::Arc::new(Console));
+    assert!(pane.is_running());
+    while pane.is_running() {
+        pane.next_update().await;
+    }
+    assert!(
+        pane.shell_mut()
+            .unwrap()
+            .registry()
+            .get("console")
+            .is_some()
+    );
+}

@@ -419,7 +419,9 @@ impl Shell {
         }
     }
 
-    /// Expands variables and `~` in a word.
+    /// Expands variables and `~` in a word. Unlike bash, an unquoted
+    /// variable is not split into several words and `*` is not a glob;
+    /// both would need the parser to keep quoting apart from expansion.
     pub(crate) fn expand(&self, word: &Word) -> String {
         let mut out = String::new();
         for part in &word.parts {
