@@ -75,3 +75,38 @@ pub(crate) async fn run_one<W: AsyncWrite + Unpin>(
     }
     writer.flush().await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CommandRegistry, ShellConfig};
+
+    #[tokio::test]
+    async fn interactive_scripts_prompt_and_stop_at_exit() {
+        let (mut shell, mut output) = Shell::new(ShellConfig::new(CommandRegistry::new()));
+        let input: &[u8] = b"cd /tmp\necho hi | wc -c\nexit 4\necho never\n";
+        let mut written = Vec::new();
+        let status = run_script(&mut shell, &mut output, input, &mut written, true).await;
+        assert_eq!(status, 4);
+        let text = String::from_utf8(written).unwrap();
+        assert!(
+            text.starts_with("\x1b[1;32mthmuser@lab\x1b[0m:\x1b[1;34m~\x1b[0m$ "),
+            "{text:?}"
+        );
+        assert!(text.contains(":\x1b[1;34m/tmp\x1b[0m$ 3\n"), "{text:?}");
+        assert!(!text.contains("never"));
+    }
+
+    #[tokio::test]
+    async fn piped_scripts_print_only_output_and_return_the_last_status() {
+        let (mut shell, mut output) = Shell::new(ShellConfig::new(CommandRegistry::new()));
+        let input: &[u8] = b"echo a\nnope\n";
+        let mut written = Vec::new();
+        let status = run_script(&mut shell, &mut output, input, &mut written, false).await;
+        assert_eq!(status, 127);
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            "a\nlab: nope: command not found\n"
+        );
+    }
+}
