@@ -84,8 +84,15 @@ fn table(rows: &[ProgressRow]) -> String {
     if rows.is_empty() {
         return "no progress recorded yet\n".to_owned();
     }
-    let all: Vec<[String; 10]> = std::iter::once(HEADERS.map(str::to_owned))
-        .chain(rows.iter().map(cells))
+    let mut headers = HEADERS.map(str::to_owned);
+    headers[9] = "last_activity_utc".to_owned();
+    let readable = |row: &ProgressRow| {
+        let mut cells = cells(row);
+        cells[9] = utc_minute(row.last_activity_ms);
+        cells
+    };
+    let all: Vec<[String; 10]> = std::iter::once(headers)
+        .chain(rows.iter().map(readable))
         .collect();
     let widths: Vec<usize> = (0..HEADERS.len())
         .map(|c| all.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
@@ -111,6 +118,24 @@ fn csv(rows: &[ProgressRow]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `YYYY-MM-DD HH:MM` in UTC for milliseconds since the Unix epoch
+/// (days to a civil date after Howard Hinnant's `civil_from_days`).
+fn utc_minute(ms: i64) -> String {
+    let minutes = ms.div_euclid(60_000);
+    let (days, minute_of_day) = (minutes.div_euclid(1440), minutes.rem_euclid(1440));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (hour, minute) = (minute_of_day / 60, minute_of_day % 60);
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}")
 }
 
 /// Quotes a field when it holds a comma, quote or line break (RFC 4180).
@@ -139,6 +164,13 @@ mod tests {
             commands_run: 5,
             last_activity_ms: 7,
         }
+    }
+
+    #[test]
+    fn times_print_as_utc_dates() {
+        assert_eq!(utc_minute(0), "1970-01-01 00:00");
+        assert_eq!(utc_minute(951_782_400_000), "2000-02-29 00:00");
+        assert_eq!(utc_minute(1_796_304_806_663), "2026-12-03 13:33");
     }
 
     #[test]
