@@ -355,6 +355,14 @@ impl MicroVm {
     /// on IRQ 4. Needs hardware virtualization; callers check
     /// [`crate::HostReport::can_boot_linux`] first, since under software
     /// emulation KVM stops on the kernel's first unusual instruction.
+    ///
+    /// Known shortcomings, until the boot is exercised on a host with
+    /// VT-x or AMD-V: the CPUID leaves are the host's as KVM reports them
+    /// (no per-vCPU APIC id or hypervisor leaf), and there is neither an MP
+    /// table nor ACPI, so the kernel runs on the legacy PIC and cannot
+    /// power itself off: `poweroff -f` halts the guest, which `vm stop`
+    /// then ends. A reboot (`reboot -f`, or a panic) reaches the keyboard
+    /// controller's reset and stops the VM.
     pub fn start_linux(
         artifacts: &LinuxGuestArtifacts,
         config: VmConfig,

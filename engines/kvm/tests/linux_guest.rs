@@ -297,3 +297,56 @@ async fn linux_boots_to_its_prompt_on_the_micro_vmm() {
     let stopped = run(&vm, "stop").await;
     assert_eq!(stopped.status, 0);
 }
+
+/// Pids of processes whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|cmdline| String::from_utf8_lossy(&cmdline).contains(needle))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn ending_the_session_kills_qemu() {
+    if find_qemu().is_none() {
+        eprintln!("skipping: qemu-system-x86_64 is not installed (Debian: qemu-system-x86)");
+        return;
+    }
+    let Some(artifacts) = artifacts().await else {
+        return;
+    };
+    // A kernel path of its own, so that other tests' QEMUs do not count.
+    let own_kernel = std::env::temp_dir().join(format!("lab-kvm-drop-{}", std::process::id()));
+    std::fs::copy(&artifacts.kernel, &own_kernel).unwrap();
+    let artifacts = LinuxGuestArtifacts {
+        kernel: own_kernel.clone(),
+        ..artifacts
+    };
+    let needle = own_kernel.to_string_lossy().into_owned();
+
+    let session = KvmSession::new(VmConfig::default()).with_linux_guest(artifacts);
+    let view = session.start_linux(Hypervisor::Qemu).unwrap();
+    let running = processes_mentioning(&needle);
+    assert_eq!(running.len(), 1, "one QEMU runs: {running:?}");
+    drop(session);
+    assert!(!view.is_alive());
+    let left = processes_mentioning(&needle);
+    std::fs::remove_file(&own_kernel).unwrap();
+    assert!(left.is_empty(), "QEMU outlived its session: {left:?}");
+}
+
+#[tokio::test]
+async fn vm_start_linux_needs_prepared_artifacts() {
+    let vm = VmCommand::new(Arc::new(KvmSession::default()));
+    let ran = run(&vm, "start linux --emulator qemu").await;
+    assert_eq!(ran.status, 1);
+    assert!(ran.stderr.contains("lab images build"), "{}", ran.stderr);
+}
