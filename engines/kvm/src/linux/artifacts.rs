@@ -5,8 +5,9 @@
 //!
 //! Cache layout (under the directory the caller gives):
 //! `linux-guest/vmlinuz`, `linux-guest/initramfs.cpio`,
-//! `linux-guest/inputs` (the input hash and the kernel package), and
-//! `linux-guest/packages/` (the downloaded `.deb` files of the last build).
+//! `linux-guest/inputs` (the input hash and the kernel package), and,
+//! while a build runs, `linux-guest/packages/` (the downloaded `.deb`
+//! files, removed once the artifacts are written).
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +28,7 @@ const GUEST_DIR: &str = "linux-guest";
 const KERNEL_FILE: &str = "vmlinuz";
 const INITRAMFS_FILE: &str = "initramfs.cpio";
 const INPUTS_FILE: &str = "inputs";
+const PACKAGES_DIR: &str = "packages";
 
 /// The prepared guest, ready for `vm start linux`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,7 +137,7 @@ pub async fn prepare_linux_guest(
             };
         }
     };
-    let input_hash = input_hash(&packages);
+    let input_hash = input_hash_of(&packages);
 
     if let Some(cached) = cached_linux_guest(cache_dir)
         && cached.input_hash == input_hash
@@ -146,8 +148,24 @@ pub async fn prepare_linux_guest(
         return Ok(cached);
     }
 
-    let debs = download(&guest_dir, &packages, &progress).await?;
+    let (packages, input_hash, debs) = match download(&guest_dir, &packages, &progress).await {
+        Ok(debs) => (packages, input_hash, debs),
+        Err(error) => {
+            // Stale lists name versions the archive no longer has.
+            tracing::info!(error = %error_chain(&error), "download failed; updating lists");
+            update_package_lists(&progress).await?;
+            let packages = resolve_once().await?;
+            let input_hash = input_hash_of(&packages);
+            let debs = download(&guest_dir, &packages, &progress).await?;
+            (packages, input_hash, debs)
+        }
+    };
     let artifacts = build(&guest_dir, debs, &packages, input_hash, &progress).await?;
+    // The packages (70 MB, mostly kernel modules) are not needed again.
+    let downloads = guest_dir.join(PACKAGES_DIR);
+    if let Err(error) = tokio::fs::remove_dir_all(&downloads).await {
+        tracing::debug!(%error, "removing the downloaded packages");
+    }
     Ok(artifacts)
 }
 
@@ -174,14 +192,20 @@ async fn resolve_packages(
 ) -> Result<[PackageVersion; 2], GuestPrepError> {
     match resolve_once().await {
         Ok(packages) => Ok(packages),
-        Err(GuestPrepError::UnknownPackage { package }) => {
-            tracing::info!(%package, "apt does not know a package; updating its lists");
-            progress(GuestPrepProgress::UpdatingPackageLists);
-            run_apt("apt-get", &["update", "-qq"], None).await?;
+        // apt itself is missing: no update can help.
+        Err(error @ GuestPrepError::RunApt { .. }) => Err(error),
+        Err(error) => {
+            // On a fresh machine apt has no lists and knows no package.
+            tracing::info!(error = %error_chain(&error), "updating apt's package lists");
+            update_package_lists(progress).await?;
             resolve_once().await
         }
-        Err(error) => Err(error),
     }
+}
+
+async fn update_package_lists(progress: &impl Fn(GuestPrepProgress)) -> Result<(), GuestPrepError> {
+    progress(GuestPrepProgress::UpdatingPackageLists);
+    run_apt("apt-get", &["update", "-qq"], None).await.map(drop)
 }
 
 async fn resolve_once() -> Result<[PackageVersion; 2], GuestPrepError> {
@@ -230,7 +254,7 @@ fn parse_package_record(package: &str, record: &str) -> Option<PackageVersion> {
 }
 
 /// Hex SHA-256 over the build format, both packages and `/init`.
-fn input_hash(packages: &[PackageVersion]) -> String {
+fn input_hash_of(packages: &[PackageVersion]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(BUILD_FORMAT);
     for package in packages {
@@ -254,7 +278,7 @@ async fn download(
     packages: &[PackageVersion; 2],
     progress: &impl Fn(GuestPrepProgress),
 ) -> Result<[PathBuf; 2], GuestPrepError> {
-    let dir = guest_dir.join("packages");
+    let dir = guest_dir.join(PACKAGES_DIR);
     if dir.exists() {
         tokio::fs::remove_dir_all(&dir).await.map_err(io_at(&dir))?;
     }
@@ -448,10 +472,10 @@ mod tests {
             version: "1".into(),
             sha256: sha.into(),
         };
-        let first = input_hash(&[package("a")]);
+        let first = input_hash_of(&[package("a")]);
         assert_eq!(first.len(), 64);
-        assert_eq!(first, input_hash(&[package("a")]));
-        assert_ne!(first, input_hash(&[package("b")]));
+        assert_eq!(first, input_hash_of(&[package("a")]));
+        assert_ne!(first, input_hash_of(&[package("b")]));
     }
 
     #[test]
