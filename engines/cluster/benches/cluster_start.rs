@@ -39,7 +39,10 @@ struct NoContainers;
 #[async_trait::async_trait]
 impl PodRuntime for NoContainers {
     async fn start(&self, spec: &ContainerSpec) -> Result<String, RuntimeError> {
-        Err(RuntimeError::ImageUnavailable { image: spec.image.clone(), reason: "benchmark".into() })
+        Err(RuntimeError::ImageUnavailable {
+            image: spec.image.clone(),
+            reason: "benchmark".into(),
+        })
     }
     async fn restart(&self, _: &str) -> Result<(), RuntimeError> {
         Ok(())
@@ -89,16 +92,26 @@ async fn start_to_ready(manifests: &[&str], runs: usize) {
         }
         cluster.shutdown().await;
     }
-    println!("start -> API serving with scenario objects: {}", summary(&serving));
+    println!(
+        "start -> API serving with scenario objects: {}",
+        summary(&serving)
+    );
     if ready.is_empty() {
-        println!("start -> Deployment available: not reached in 30 s (is the scenario image built?)");
+        println!(
+            "start -> Deployment available: not reached in 30 s (is the scenario image built?)"
+        );
     } else {
-        println!("start -> Deployment available (pod running in Docker): {}", summary(&ready));
+        println!(
+            "start -> Deployment available (pod running in Docker): {}",
+            summary(&ready)
+        );
     }
 }
 
 async fn kubectl_round_trip(manifests: &[&str], runs: usize) {
-    let cluster = EmbeddedCluster::start(ClusterConfig::for_session("bench-kubectl")).await.unwrap();
+    let cluster = EmbeddedCluster::start(ClusterConfig::for_session("bench-kubectl"))
+        .await
+        .unwrap();
     cluster.apply_manifests(manifests).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
@@ -117,21 +130,30 @@ async fn kubectl_round_trip(manifests: &[&str], runs: usize) {
         assert!(output.status.success());
         times.push(started.elapsed());
     }
-    println!("kubectl get pods round trip (process start included): {}", summary(&times));
+    println!(
+        "kubectl get pods round trip (process start included): {}",
+        summary(&times)
+    );
     cluster.shutdown().await;
 }
 
 async fn memory_per_cluster(manifests: &[&str], count: usize) {
-    let warm = EmbeddedCluster::start(ClusterConfig { session_id: "warm".into(), runtime: Some(Arc::new(NoContainers)) })
-        .await
-        .unwrap();
+    let warm = EmbeddedCluster::start(ClusterConfig {
+        session_id: "warm".into(),
+        runtime: Some(Arc::new(NoContainers)),
+    })
+    .await
+    .unwrap();
     let _ = lab_cluster::api::openapi::root();
     warm.shutdown().await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = resident_kib();
     let mut clusters = Vec::new();
     for i in 0..count {
-        let config = ClusterConfig { session_id: format!("mem-{i}"), runtime: Some(Arc::new(NoContainers)) };
+        let config = ClusterConfig {
+            session_id: format!("mem-{i}"),
+            runtime: Some(Arc::new(NoContainers)),
+        };
         let cluster = EmbeddedCluster::start(config).await.unwrap();
         cluster.apply_manifests(manifests).unwrap();
         clusters.push(cluster);
@@ -139,7 +161,9 @@ async fn memory_per_cluster(manifests: &[&str], count: usize) {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = resident_kib();
     let per = after.saturating_sub(before) / u64::try_from(count).unwrap();
-    println!("memory per embedded cluster ({count} running, scenario objects applied): {per} KiB resident");
+    println!(
+        "memory per embedded cluster ({count} running, scenario objects applied): {per} KiB resident"
+    );
     for cluster in clusters {
         cluster.shutdown().await;
     }
@@ -159,7 +183,10 @@ fn summary(times: &[Duration]) -> String {
     let mean = total / u32::try_from(times.len().max(1)).unwrap();
     let min = times.iter().min().copied().unwrap_or_default();
     let max = times.iter().max().copied().unwrap_or_default();
-    format!("mean {mean:.1?}, min {min:.1?}, max {max:.1?} over {} runs", times.len())
+    format!(
+        "mean {mean:.1?}, min {min:.1?}, max {max:.1?} over {} runs",
+        times.len()
+    )
 }
 
 #[tokio::main]

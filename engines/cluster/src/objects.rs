@@ -60,6 +60,9 @@ pub fn validate(kind: &ResourceKind, object: &Value) -> Vec<String> {
         "Deployment" | "ReplicaSet" => Some("/spec/template/spec/containers"),
         _ => None,
     };
+    if matches!(kind.kind, "Deployment" | "ReplicaSet") {
+        check_workload(object, &mut problems);
+    }
     if let Some(pointer) = template_containers {
         check_containers(
             object.pointer(pointer),
@@ -68,6 +71,30 @@ pub fn validate(kind: &ResourceKind, object: &Value) -> Vec<String> {
         );
     }
     problems
+}
+
+/// Replicas are not negative and the selector selects the template's pods.
+fn check_workload(object: &Value, problems: &mut Vec<String>) {
+    let replicas = object.pointer("/spec/replicas").and_then(Value::as_i64);
+    if let Some(replicas) = replicas.filter(|r| *r < 0) {
+        problems.push(format!(
+            "spec.replicas: Invalid value: {replicas}: must be greater than or equal to 0"
+        ));
+    }
+    let selector = object
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object);
+    let labels = object.pointer("/spec/template/metadata/labels");
+    let matches = selector
+        .into_iter()
+        .flatten()
+        .all(|(key, value)| labels.and_then(|l| l.get(key)) == Some(value));
+    if !matches {
+        problems.push(
+            "spec.template.metadata.labels: Invalid value: `selector` does not match template `labels`"
+                .to_string(),
+        );
+    }
 }
 
 fn check_containers(containers: Option<&Value>, field: &str, problems: &mut Vec<String>) {

@@ -143,6 +143,23 @@ async fn kube_client_patches_and_watches() {
         "{conflict:?}"
     );
 
+    // A merge patch that is not an object would replace the whole object.
+    let scalar = maps
+        .patch("settings", &PatchParams::default(), &Patch::Merge(json!(5)))
+        .await;
+    assert!(
+        matches!(scalar, Err(kube::Error::Api(ref status)) if status.code == 400),
+        "{scalar:?}"
+    );
+    let bad_metadata = Patch::Merge(json!({"metadata": 5}));
+    let refused = maps
+        .patch("settings", &PatchParams::default(), &bad_metadata)
+        .await;
+    assert!(
+        matches!(refused, Err(kube::Error::Api(ref status)) if status.code == 400),
+        "{refused:?}"
+    );
+
     let listed = maps.list(&ListParams::default()).await.unwrap();
     let names: Vec<_> = listed
         .items

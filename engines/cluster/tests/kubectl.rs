@@ -8,6 +8,25 @@ mod common;
 
 use common::{TestCluster, docker_available, ensure_test_image, web_manifest};
 
+/// Sends a bare HTTP request to the node port and returns what came back.
+async fn http_get_with_retries(port: u16) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut last = String::new();
+    for _ in 0..50 {
+        if let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            let _ = stream.write_all(b"GET / HTTP/1.0\r\n\r\n").await;
+            let mut answer = Vec::new();
+            let _ = stream.read_to_end(&mut answer).await;
+            last = String::from_utf8_lossy(&answer).into_owned();
+            if !last.is_empty() {
+                return last;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    last
+}
+
 fn rows(table: &str) -> Vec<Vec<&str>> {
     table
         .lines()
@@ -258,6 +277,15 @@ async fn deployment_lifecycle_with_docker_pods() {
     );
     let endpoints = cluster.ok(&["get", "endpoints", "web"]).await;
     assert!(rows(&endpoints)[0][1].ends_with(":8080"), "{endpoints}");
+
+    let node_port: u16 = port["8080:".len()..port.len() - "/TCP".len()]
+        .parse()
+        .unwrap();
+    let answer = http_get_with_retries(node_port).await;
+    assert!(
+        answer.starts_with("HTTP/1."),
+        "node port {node_port} answered {answer:?}"
+    );
 
     let logs = cluster.ok(&["logs", &pod_name]).await;
     assert!(logs.contains("hello from web"), "{logs}");

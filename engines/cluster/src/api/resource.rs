@@ -152,6 +152,9 @@ pub fn prepare_new(
     namespace: &str,
     mut object: Value,
 ) -> Result<Value, ApiError> {
+    if !object.is_object() {
+        return Err(ApiError::bad_request("the object must be a JSON object"));
+    }
     check_type_meta(kind, &mut object)?;
     generate_name(&mut object);
     check_body_namespace(kind, namespace, &object)?;
@@ -233,6 +236,11 @@ fn patch(cluster: &ClusterState, request: &Request, part: Part) -> Result<Respon
             return create_from_apply(cluster, request, patch_kind, body);
         };
         let patched = apply_patch(patch_kind, &current, body.clone())?;
+        if !patched.is_object() {
+            return Err(ApiError::bad_request(
+                "the patched object is not a JSON object",
+            ));
+        }
         let patched = merge_part(kind, &current, patched, part);
         let mut patched = normalize(kind, patched).map_err(ApiError::bad_request)?;
         check_valid(kind, &patched)?;

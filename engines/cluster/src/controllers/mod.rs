@@ -5,6 +5,7 @@
 //! - [`deployment`], [`replicaset`]: workloads.
 //! - [`kubelet`]: runs scheduled pods through the [`crate::runtime::PodRuntime`].
 //! - [`service`]: IP and node-port allocation, endpoints.
+//! - [`node_ports`]: listeners that forward node ports to endpoints.
 //! - [`gc`]: garbage collection by owner references.
 //! - [`events`]: the event recorder the others use.
 //!
@@ -15,6 +16,7 @@ pub mod deployment;
 pub mod events;
 pub mod gc;
 pub mod kubelet;
+pub mod node_ports;
 pub mod replicaset;
 pub mod service;
 
@@ -43,12 +45,14 @@ pub fn spawn(state: Arc<ClusterState>, cancel: CancellationToken) -> JoinHandle<
     tokio::spawn(async move {
         state.controllers_running.store(true, Ordering::SeqCst);
         let mut kubelet = kubelet::Kubelet::new(state.clone());
+        let mut node_ports = node_ports::NodePortProxy::new(state.store.clone());
         let changed = state.store.changed();
         loop {
             let notified = changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             run_pass(&state, &mut kubelet).await;
+            node_ports.sync();
             tokio::time::sleep(SETTLE).await;
             tokio::select! {
                 () = cancel.cancelled() => break,

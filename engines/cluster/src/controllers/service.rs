@@ -90,7 +90,14 @@ fn random_free_port(used: &HashSet<i64>) -> Option<i64> {
     let start = i64::from(rand::random::<u16>()) % span;
     (0..span)
         .map(|i| NODE_PORTS.start() + (start + i) % span)
-        .find(|p| !used.contains(p))
+        .find(|p| !used.contains(p) && host_port_free(*p))
+}
+
+/// Whether the node address can listen on `port` now; keeps clusters that
+/// share a host (and other programs) from being handed the same node port.
+fn host_port_free(port: i64) -> bool {
+    u16::try_from(port)
+        .is_ok_and(|port| std::net::TcpListener::bind((crate::seed::NODE_IP, port)).is_ok())
 }
 
 /// Keeps one Endpoints object per Service with a selector, listing the

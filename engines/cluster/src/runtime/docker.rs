@@ -18,8 +18,9 @@ use futures::StreamExt;
 
 use super::{ContainerSpec, ContainerState, LogOptions, LogStream, PodRuntime, RuntimeError};
 
-/// Label every lab container carries: the owning session.
-pub const SESSION_LABEL: &str = "lab.session";
+/// Label every lab container carries: the owning session. Shared with the
+/// Docker engine so its per-session isolation and cleanup cover pods.
+pub use lab_docker::session::SESSION_LABEL;
 /// Label marking a container as a pod container of an embedded cluster.
 pub const POD_LABEL: &str = "lab.cluster.pod";
 
@@ -89,8 +90,11 @@ impl DockerRuntime {
         }
     }
 
+    /// The session label, the pod's identity, and the owner stamp (pid, start
+    /// time, boot) by which the Docker engine tells a live lab's containers
+    /// from a crashed one's orphans.
     fn labels(&self, spec: &ContainerSpec) -> HashMap<String, String> {
-        HashMap::from([
+        let mut labels = HashMap::from([
             (SESSION_LABEL.to_string(), self.session_id.clone()),
             (
                 POD_LABEL.to_string(),
@@ -98,7 +102,14 @@ impl DockerRuntime {
             ),
             ("lab.cluster.pod-uid".to_string(), spec.pod_uid.clone()),
             ("lab.cluster.container".to_string(), spec.name.clone()),
-        ])
+        ]);
+        let owner = lab_docker::owner::OwnerStamp::current().labels();
+        labels.extend(
+            owner
+                .into_iter()
+                .map(|(key, value)| (key.to_string(), value)),
+        );
+        labels
     }
 }
 
