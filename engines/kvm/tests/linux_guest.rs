@@ -146,6 +146,55 @@ async fn type_and_expect(view: &VmView, line: &str, expected: &str) -> String {
     }
 }
 
+/// Attaches `vm console` as the lab shell does, runs a command in the
+/// guest's shell, interrupts a sleep with Ctrl-C and detaches with Ctrl-].
+async fn console_round_trip(vm: &VmCommand) {
+    let (keys_tx, keys_rx) = mpsc::channel(16);
+    let (stdout, mut out_rx) = CommandOutput::channel(256);
+    let (stderr, _err_rx) = CommandOutput::channel(16);
+    let console = async {
+        let args = vec!["console".to_owned()];
+        let env = BTreeMap::new();
+        let invocation = Invocation {
+            args: &args,
+            stdin: None,
+            stdout,
+            stderr,
+            env: &env,
+            files: &NoFiles,
+            cancel: CancellationToken::new(),
+            keys: Some(keys_rx),
+            columns: 80,
+        };
+        vm.run(invocation).await
+    };
+    let student = async {
+        let mut seen = String::new();
+        let mut read_until = async |needle: &str| {
+            let wait = async {
+                while !seen.contains(needle) {
+                    let Some(chunk) = out_rx.recv().await else {
+                        return;
+                    };
+                    seen.push_str(&String::from_utf8_lossy(&chunk));
+                }
+            };
+            let _ = tokio::time::timeout(SHELL_PATIENCE, wait).await;
+            assert!(seen.contains(needle), "no {needle:?} in:\n{seen}");
+        };
+        read_until("attached to the linux guest").await;
+        keys_tx.send(b"sleep 600\r".to_vec()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        keys_tx.send(vec![0x03]).await.unwrap();
+        keys_tx.send(b"echo at-$((6*7))\r".to_vec()).await.unwrap();
+        read_until("at-42").await;
+        keys_tx.send(vec![0x1d]).await.unwrap();
+        read_until("[detached").await;
+    };
+    let (status, ()) = tokio::join!(console, student);
+    assert_eq!(status, 0);
+}
+
 #[tokio::test]
 async fn vm_start_linux_without_an_emulator_fails_fast_and_says_why() {
     let report = host_report();
@@ -209,6 +258,7 @@ async fn linux_boots_to_the_busybox_prompt_under_qemu() {
     let uname = type_and_expect(&view, "uname -sr\n", "Linux 6.").await;
     eprintln!("guest answered: {uname:?}");
     type_and_expect(&view, "cat /proc/mounts\n", "sysfs /sys").await;
+    console_round_trip(&vm).await;
 
     let status = run(&vm, "status").await;
     eprintln!("{}", status.stdout);
