@@ -44,3 +44,5 @@ pub use pane::{PaneUpdate, ShellPane};
 pub use registry::CommandRegistry;
 pub use script::run_script;
 pub use shell::{CommandRecorder, ConsoleInput, Foreground, Shell, ShellConfig, TerminalOutput};
+/// The terminal emulator whose screen [`ShellPane::screen`] returns.
+pub use vt100;
