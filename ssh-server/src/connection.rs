@@ -124,7 +124,8 @@ fn log_end(result: Result<(), ConnectionError>) {
     }
 }
 
-/// russh's per-connection callbacks.
+/// russh's per-connection callbacks. They run on russh's task, outside the
+/// connection's tracing span, so their log lines name the peer themselves.
 pub(crate) struct ConnectionHandler {
     shared: Arc<Shared>,
     peer: SocketAddr,
@@ -139,7 +140,7 @@ pub(crate) struct ConnectionHandler {
 
 impl ConnectionHandler {
     fn accept(&mut self, user: &str, method: &str) -> Auth {
-        tracing::info!(user, method, "log-in");
+        tracing::info!(user, method, peer = %self.peer, "log-in");
         self.user = Some(user.to_owned());
         self.unauthenticated_permit = None;
         self.authenticated.store(true, Ordering::Release);
@@ -148,7 +149,13 @@ impl ConnectionHandler {
 
     async fn reject(&mut self, user: &str, method: &str) -> Result<Auth, ConnectionError> {
         self.failures = self.failures.saturating_add(1);
-        tracing::warn!(user, method, failures = self.failures, "failed log-in");
+        tracing::warn!(
+            user,
+            method,
+            peer = %self.peer,
+            failures = self.failures,
+            "failed log-in"
+        );
         self.shared
             .ledger
             .lock()
@@ -231,7 +238,7 @@ impl russh::server::Handler for ConnectionHandler {
         };
         let per_connection = self.shared.limits.max_sessions_per_connection;
         if self.channels.len() >= per_connection {
-            tracing::warn!(user, "limit hit: too many sessions on one connection");
+            tracing::warn!(user, peer = %self.peer, "limit hit: too many sessions on one connection");
             return Ok(());
         }
         reply.accept().await;
@@ -291,7 +298,7 @@ impl russh::server::Handler for ConnectionHandler {
         name: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        tracing::info!(subsystem = name, "refused subsystem request");
+        tracing::info!(subsystem = name, peer = %self.peer, "refused subsystem request");
         session.channel_failure(channel)?;
         Ok(())
     }

@@ -3,6 +3,8 @@
 //! Students connect with any SSH client and get the application that a
 //! [`SessionFactory`] provides, one [`TerminalSession`] per terminal.
 //!
+//! Modules:
+//!
 //! - [`server`]: [`Server`] binds and runs; [`serve`] does both.
 //! - [`config`]: [`ServerConfig`] and [`Limits`].
 //! - [`session`]: the boundary traits the application implements.
@@ -12,7 +14,27 @@
 //! - [`host_key`]: the persistent ed25519 host key.
 //! - `connection` and `terminal_channel`: per-connection authentication and
 //!   the per-terminal session loop; `cuttable_stream` lets the server end a
-//!   connection that has stopped talking.
+//!   connection that has stopped talking; `admission` counts failures and
+//!   sessions for the limits.
+//!
+//! Serving an application (the `lab serve` wiring):
+//!
+//! ```no_run
+//! # async fn wire(
+//! #     factory: std::sync::Arc<dyn lab_ssh::SessionFactory>,
+//! # ) -> Result<(), lab_ssh::ServeError> {
+//! let mut config = lab_ssh::ServerConfig::new("lab-data");
+//! config.listen = "0.0.0.0:2222".parse().expect("a valid address");
+//! config.users_file = Some("lab-data/users.toml".into());
+//! let shutdown = lab_ssh::CancellationToken::new();
+//! let on_signal = shutdown.clone();
+//! tokio::spawn(async move {
+//!     let _ = tokio::signal::ctrl_c().await;
+//!     on_signal.cancel();
+//! });
+//! lab_ssh::serve(config, factory, shutdown).await
+//! # }
+//! ```
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
