@@ -9,7 +9,7 @@ async fn main() {
         .nth(1)
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("lab-linux-guest"));
-    let prepared = lab_kvm::linux::prepare_linux_guest(&dir, |step| println!("{step:?}")).await;
+    let prepared = lab_kvm::linux::prepare_linux_guest(&dir, |step| println!("{step}")).await;
     match prepared {
         Ok(artifacts) => println!("{artifacts:#?}"),
         Err(error) => {

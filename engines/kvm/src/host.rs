@@ -74,13 +74,25 @@ impl HostReport {
             )
     }
 
+    /// Where a Linux guest can run here, for `lab doctor`.
+    pub fn linux_guests(&self) -> &'static str {
+        let qemu = crate::linux::qemu::find_qemu().is_some();
+        match (self.can_boot_linux(), qemu) {
+            (true, true) => "Linux guests: micro-VMM and QEMU",
+            (true, false) => "Linux guests: micro-VMM (QEMU not installed)",
+            (false, true) => "Linux guests: QEMU only (`vm start linux --emulator qemu`)",
+            (false, false) => "Linux guests: none (no VT-x/AMD-V and no QEMU)",
+        }
+    }
+
     /// The engine's line in `lab doctor`.
     pub fn engine_status(&self) -> EngineStatus {
         let state = match &self.device {
             KvmDevice::Usable { api_version } => EngineState::Ready {
                 detail: format!(
-                    "/dev/kvm API {api_version}, hardware virtualization: {}",
-                    self.virtualization
+                    "/dev/kvm API {api_version}, hardware virtualization: {}; {}",
+                    self.virtualization,
+                    self.linux_guests()
                 ),
             },
             KvmDevice::WrongApiVersion { api_version } => EngineState::Unavailable {

@@ -71,6 +71,39 @@ pub enum GuestPrepProgress {
     },
 }
 
+impl std::fmt::Display for GuestPrepProgress {
+    /// One line for a progress display.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GuestPrepProgress::Resolving => f.write_str("asking apt for the kernel and busybox"),
+            GuestPrepProgress::UpdatingPackageLists => f.write_str("updating apt's package lists"),
+            GuestPrepProgress::UpToDate { kernel_package } => {
+                write!(f, "Linux guest up to date ({kernel_package})")
+            }
+            GuestPrepProgress::UsingCachedOffline { reason } => {
+                write!(
+                    f,
+                    "using the cached Linux guest; apt is unavailable: {reason}"
+                )
+            }
+            GuestPrepProgress::Downloading { packages } => {
+                write!(f, "downloading {}", packages.join(", "))
+            }
+            GuestPrepProgress::Extracting { file } => write!(f, "extracting {file}"),
+            GuestPrepProgress::BuildingInitramfs => f.write_str("building the initramfs"),
+            GuestPrepProgress::Done {
+                kernel_bytes,
+                initramfs_bytes,
+            } => write!(
+                f,
+                "Linux guest ready: kernel {} KiB, initramfs {} KiB",
+                kernel_bytes / 1024,
+                initramfs_bytes / 1024
+            ),
+        }
+    }
+}
+
 /// Why the guest could not be prepared.
 #[derive(Debug, thiserror::Error)]
 pub enum GuestPrepError {
