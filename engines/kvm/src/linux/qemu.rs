@@ -11,9 +11,10 @@
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -104,9 +105,6 @@ impl HostedVm {
         artifacts: &LinuxGuestArtifacts,
         config: &VmConfig,
     ) -> Result<HostedVm, KvmError> {
-        let (child, pipes) = spawn_qemu(qemu, artifacts)?;
-        let pid = child.id();
-        let child = Arc::new(Mutex::new(child));
         let linux_config = VmConfig {
             memory_mib: LINUX_MEMORY_MIB,
             ..*config
@@ -116,27 +114,26 @@ impl HostedVm {
             Hypervisor::Qemu,
             &linux_config,
         ));
+        let stderr_tail = Arc::new(Mutex::new(String::new()));
+        let (console_thread, child, pipes) = start_console_thread(
+            qemu.to_owned(),
+            artifacts.clone(),
+            shared.clone(),
+            stderr_tail.clone(),
+        )?;
         let mut vm = HostedVm {
             view: VmView {
                 shared: shared.clone(),
             },
             child: child.clone(),
-            threads: Vec::new(),
+            threads: vec![console_thread],
         };
-        let stderr_tail = Arc::new(Mutex::new(String::new()));
         let spawned = [
-            spawn_named("qemu-stderr", {
-                let tail = stderr_tail.clone();
-                move || keep_stderr(pipes.stderr, &tail)
+            spawn_named("qemu-stderr", move || {
+                keep_stderr(pipes.stderr, &stderr_tail)
             }),
-            spawn_named("qemu-input", {
-                let shared = shared.clone();
-                let child = child.clone();
-                move || pump_input(pipes.stdin, &shared, &child)
-            }),
-            spawn_named("qemu-console", {
-                let shared = shared.clone();
-                move || pump_output(pipes.stdout, &shared, &child, &stderr_tail)
+            spawn_named("qemu-input", move || {
+                pump_input(pipes.stdin, &shared, &child)
             }),
         ];
         for thread in spawned {
@@ -146,7 +143,7 @@ impl HostedVm {
                 Err(error) => return Err(error),
             }
         }
-        tracing::info!(pid, "QEMU started the Linux guest");
+        tracing::info!("QEMU started the Linux guest");
         Ok(vm)
     }
 
@@ -183,18 +180,91 @@ impl Drop for HostedVm {
     }
 }
 
+/// QEMU's standard input and error, for the threads beside the console.
+struct OtherPipes {
+    stdin: ChildStdin,
+    stderr: ChildStderr,
+}
+
+/// A started QEMU: the console thread that owns it, the process, and the
+/// pipes the other threads use.
+type StartedQemu = (JoinHandle<()>, Arc<Mutex<Child>>, OtherPipes);
+
+/// Starts the console thread, which starts QEMU and then copies its
+/// output until it exits. QEMU is started from that thread because the
+/// kernel kills it (`PR_SET_PDEATHSIG`) when the thread that forked it
+/// ends: so QEMU cannot outlive the lab even if the lab is killed, and no
+/// short-lived worker thread takes it down early.
+fn start_console_thread(
+    qemu: PathBuf,
+    artifacts: LinuxGuestArtifacts,
+    shared: Arc<VmShared>,
+    stderr_tail: Arc<Mutex<String>>,
+) -> Result<StartedQemu, KvmError> {
+    let (sender, receiver) = mpsc::sync_channel(1);
+    let program = qemu.clone();
+    let thread = spawn_named("qemu-console", move || {
+        let (child, pipes) = match spawn_qemu(&qemu, &artifacts) {
+            Ok(spawned) => spawned,
+            Err(error) => {
+                let _ = sender.send(Err(error));
+                return;
+            }
+        };
+        let child = Arc::new(Mutex::new(child));
+        let others = OtherPipes {
+            stdin: pipes.stdin,
+            stderr: pipes.stderr,
+        };
+        if sender.send(Ok((child.clone(), others))).is_err() {
+            kill(&child);
+            let _ = lock(&child).wait();
+            return;
+        }
+        pump_output(pipes.stdout, &shared, &child, &stderr_tail);
+    })?;
+    let started = receiver.recv();
+    match started {
+        Ok(Ok((child, others))) => Ok((thread, child, others)),
+        Ok(Err(error)) => {
+            let _ = thread.join();
+            Err(error)
+        }
+        Err(_) => {
+            let _ = thread.join();
+            Err(KvmError::StartEmulator {
+                program,
+                source: std::io::Error::other("the QEMU console thread ended early"),
+            })
+        }
+    }
+}
+
 fn spawn_qemu(qemu: &Path, artifacts: &LinuxGuestArtifacts) -> Result<(Child, Pipes), KvmError> {
-    let mut child = Command::new(qemu)
+    let mut command = Command::new(qemu);
+    command
         .args(qemu_arguments(artifacts))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .env_clear()
-        .spawn()
-        .map_err(|source| KvmError::StartEmulator {
-            program: qemu.to_owned(),
-            source,
-        })?;
+        .env_clear();
+    // SAFETY: the closure runs in the child between fork and exec. It only
+    // calls prctl(2), which is async-signal-safe, allocates nothing and
+    // touches no state shared with the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let mut child = command.spawn().map_err(|source| KvmError::StartEmulator {
+        program: qemu.to_owned(),
+        source,
+    })?;
+    tracing::debug!(pid = child.id(), "QEMU spawned");
     let pipes = (child.stdin.take(), child.stdout.take(), child.stderr.take());
     let (Some(stdin), Some(stdout), Some(stderr)) = pipes else {
         // Unreachable with all three set to `piped`; kill rather than leak.
