@@ -269,7 +269,8 @@ fn default_secret(object: &mut Value) {
     }
 }
 
-fn base64_encode(bytes: &[u8]) -> String {
+/// Standard base64 with padding, as JSON carries bytes.
+pub fn base64_encode(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {

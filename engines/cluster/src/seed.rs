@@ -147,8 +147,8 @@ fn node(state: &ClusterState) -> Value {
         "spec": {"podCIDR": "10.244.0.0/24", "podCIDRs": ["10.244.0.0/24"]},
         "status": {
             "addresses": [{"type": "InternalIP", "address": NODE_IP}, {"type": "Hostname", "address": NODE_NAME}],
-            "capacity": {"cpu": cpu_count(), "memory": "0", "pods": "110"},
-            "allocatable": {"cpu": cpu_count(), "memory": "0", "pods": "110"},
+            "capacity": {"cpu": cpu_count(), "memory": memory_total(), "pods": "110"},
+            "allocatable": {"cpu": cpu_count(), "memory": memory_total(), "pods": "110"},
             "conditions": [
                 condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
                 condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
@@ -170,6 +170,15 @@ fn cpu_count() -> String {
     std::thread::available_parallelism()
         .map_or(1, usize::from)
         .to_string()
+}
+
+/// The host's memory as a Kubernetes quantity (`24563212Ki`).
+fn memory_total() -> String {
+    host_file("/proc/meminfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .map(|v| format!("{}Ki", v.trim().trim_end_matches("kB").trim()))
+        .unwrap_or_else(|| "0".to_string())
 }
 
 fn host_file(path: &str) -> String {

@@ -476,3 +476,81 @@ async fn watch_sees_a_new_pod() {
     );
     cluster.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imperative_create_commands_send_protobuf_and_work() {
+    let cluster = TestCluster::start().await;
+    assert_eq!(
+        cluster.ok(&["create", "namespace", "lessons"]).await.trim(),
+        "namespace/lessons created"
+    );
+    let namespaces = cluster.ok(&["get", "ns", "lessons"]).await;
+    assert_eq!(rows(&namespaces)[0][..2], ["lessons", "Active"]);
+
+    cluster
+        .ok(&[
+            "create",
+            "configmap",
+            "c1",
+            "--from-literal=mode=dev",
+            "-n",
+            "lessons",
+        ])
+        .await;
+    let data = cluster
+        .ok(&[
+            "get",
+            "cm",
+            "c1",
+            "-n",
+            "lessons",
+            "-o",
+            "jsonpath={.data.mode}",
+        ])
+        .await;
+    assert_eq!(data, "dev");
+
+    cluster
+        .ok(&[
+            "create",
+            "secret",
+            "generic",
+            "s1",
+            "--from-literal=user=admin",
+        ])
+        .await;
+    let secret = cluster.ok(&["get", "secret", "s1"]).await;
+    assert_eq!(rows(&secret)[0][..3], ["s1", "Opaque", "1"]);
+    let encoded = cluster
+        .ok(&["get", "secret", "s1", "-o", "jsonpath={.data.user}"])
+        .await;
+    assert_eq!(encoded, "YWRtaW4=");
+
+    let created = cluster
+        .ok(&[
+            "create",
+            "deployment",
+            "web",
+            "--image=nowhere/web:1",
+            "--replicas=2",
+            "--port=80",
+        ])
+        .await;
+    assert_eq!(created.trim(), "deployment.apps/web created");
+    let exposed = cluster
+        .ok(&[
+            "expose",
+            "deployment",
+            "web",
+            "--port=80",
+            "--type=NodePort",
+        ])
+        .await;
+    assert_eq!(exposed.trim(), "service/web exposed");
+    let deployment = cluster.ok(&["get", "deploy", "web", "-o", "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].ports[0].containerPort}"]).await;
+    assert_eq!(deployment, "2 nowhere/web:1 80");
+    let service = cluster.ok(&["get", "svc", "web"]).await;
+    assert_eq!(rows(&service)[0][1], "NodePort");
+    assert!(rows(&service)[0][4].starts_with("80:3"), "{service}");
+    cluster.stop().await;
+}

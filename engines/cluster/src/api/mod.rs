@@ -6,12 +6,14 @@
 //! - [`watch`]: streamed watch events.
 //! - [`table`]: server-side printing for `kubectl get`.
 //! - [`patch`], [`selector`]: patch formats and selectors.
+//! - [`protobuf`]: the protobuf bodies of kubectl's typed clients.
 //! - [`openapi`]: the OpenAPI v3 documents `kubectl explain` and `apply` read.
 //! - [`status`]: errors as `Status` objects.
 
 pub mod discovery;
 pub mod openapi;
 pub mod patch;
+pub mod protobuf;
 pub mod resource;
 pub mod selector;
 pub mod status;

@@ -561,7 +561,25 @@ fn change_scale(
     Ok(json_response(scale_of(&stored)))
 }
 
+/// Whether kubectl's typed client sent a protobuf body.
+fn is_protobuf(request: &Request) -> bool {
+    request
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/vnd.kubernetes.protobuf"))
+}
+
 fn decode_object(request: &Request) -> Result<Value, ApiError> {
+    if is_protobuf(request) {
+        return super::protobuf::decode(&request.body).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UnsupportedMediaType",
+                e.to_string(),
+            )
+        });
+    }
     let value: Value = serde_json::from_slice(&request.body).map_err(|e| {
         ApiError::bad_request(format!("couldn't decode the request body as JSON: {e}"))
     })?;
