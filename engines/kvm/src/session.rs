@@ -244,3 +244,50 @@ impl Drop for KvmSession {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::{HardwareVirtualization, KvmDevice};
+
+    fn report(device: KvmDevice, virtualization: HardwareVirtualization) -> HostReport {
+        HostReport {
+            device,
+            virtualization,
+        }
+    }
+
+    #[test]
+    fn linux_is_refused_without_hardware_virtualization_with_the_alternative() {
+        let usable = KvmDevice::Usable { api_version: 12 };
+        let emulated = report(usable.clone(), HardwareVirtualization::EmulationOnly);
+        let reason = linux_refusal(&emulated).unwrap_or_default();
+        assert!(reason.contains("no VT-x/AMD-V"), "{reason}");
+        assert!(
+            reason.contains("vm start linux --emulator qemu"),
+            "{reason}"
+        );
+
+        let missing = report(KvmDevice::Missing, HardwareVirtualization::IntelVtx);
+        let reason = linux_refusal(&missing).unwrap_or_default();
+        assert!(reason.contains("/dev/kvm is not usable"), "{reason}");
+
+        let hardware = report(usable, HardwareVirtualization::AmdV);
+        assert_eq!(linux_refusal(&hardware), None);
+    }
+
+    #[tokio::test]
+    async fn linux_on_the_micro_vmm_is_refused_before_anything_is_built() {
+        let session = KvmSession::default();
+        if host_report().can_boot_linux() {
+            eprintln!("not applicable: this host can boot Linux on the micro-VMM");
+            return;
+        }
+        let refused = session.start_linux(Hypervisor::MicroVm);
+        assert!(matches!(
+            refused,
+            Err(KvmError::LinuxNeedsHardwareVirtualization { .. })
+        ));
+        assert!(session.vm().is_none());
+    }
+}
