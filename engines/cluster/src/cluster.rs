@@ -181,6 +181,11 @@ impl EmbeddedCluster {
         &self.state
     }
 
+    /// The scenario checks' view of this cluster.
+    pub fn probe(&self) -> crate::probe::ClusterProbe {
+        crate::probe::ClusterProbe::new(self.state.clone())
+    }
+
     /// A kubeconfig whose current context points at this cluster, namespace
     /// `default`.
     pub fn kubeconfig_yaml(&self) -> String {

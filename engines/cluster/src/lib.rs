@@ -16,6 +16,8 @@
 //! - [`runtime`]: the [`runtime::PodRuntime`] trait and its Docker runtime.
 //! - [`seed`]: the starting state (node `minikube`, kube-system pods).
 //! - [`resources`]: the table of served kinds.
+//! - [`probe`]: scenario checks and live answers against one cluster.
+//! - [`doctor`]: the engine's line in `lab doctor`.
 
 // Tests may unwrap: a panic there is a failed test.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -26,6 +28,7 @@ pub mod controllers;
 pub mod doctor;
 pub mod names;
 pub mod objects;
+pub mod probe;
 pub mod resources;
 pub mod runtime;
 pub mod seed;
@@ -34,3 +37,4 @@ pub mod time;
 
 pub use cluster::{ClusterConfig, ClusterError, EmbeddedCluster, serve};
 pub use doctor::engine_status;
+pub use probe::ClusterProbe;

@@ -167,3 +167,75 @@ async fn missing_image_is_reported_then_backed_off() {
     assert_eq!(pods[0]["status"]["phase"], "Pending");
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_evaluates_scenario_checks() {
+    use lab_engine_api::{CheckSpec, LiveValueSpec, Probe};
+    let runtime = Arc::new(RecordingRuntime::default());
+    let config = ClusterConfig {
+        session_id: "cp3".into(),
+        runtime: Some(runtime),
+    };
+    let cluster = EmbeddedCluster::start(config).await.unwrap();
+    let probe = cluster.probe();
+    let ready = CheckSpec::PodsReady {
+        namespace: "default".into(),
+        selector: Some("app=api".into()),
+        count: 2,
+    };
+    assert!(
+        !probe.check(&ready).await.unwrap().passed,
+        "no pods before the deployment exists"
+    );
+
+    cluster.apply_manifests(&[DEPLOYMENT]).unwrap();
+    until(&cluster, |pods| running(pods) == 2).await;
+    for _ in 0..50 {
+        if probe.check(&ready).await.unwrap().passed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(probe.check(&ready).await.unwrap().passed);
+
+    let exists = CheckSpec::ResourceExists {
+        resource: "deploy".into(),
+        namespace: "default".into(),
+        name: Some("api".into()),
+        selector: None,
+        absent: false,
+    };
+    assert!(probe.check(&exists).await.unwrap().passed);
+    let field = CheckSpec::ResourceField {
+        resource: "deployment".into(),
+        namespace: "default".into(),
+        name: "api".into(),
+        path: ".spec.replicas".into(),
+        equals: Some("3".into()),
+        matches: None,
+    };
+    let outcome = probe.check(&field).await.unwrap();
+    assert!(
+        !outcome.passed && outcome.detail.contains("\"2\""),
+        "{outcome:?}"
+    );
+    let count = CheckSpec::ResourceCount {
+        resource: "po".into(),
+        namespace: "kube-system".into(),
+        selector: None,
+        equals: Some(7),
+        at_least: None,
+    };
+    assert!(probe.check(&count).await.unwrap().passed);
+
+    let live = LiveValueSpec::Cluster {
+        resource: "pods".into(),
+        namespace: "default".into(),
+        selector: Some("app=api".into()),
+        path: ".metadata.name".into(),
+    };
+    let names = probe.live_values(&live).await.unwrap();
+    assert_eq!(names.len(), 2);
+    assert!(names.iter().all(|n| n.starts_with("api-")), "{names:?}");
+    cluster.shutdown().await;
+}
