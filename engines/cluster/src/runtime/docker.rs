@@ -42,7 +42,7 @@ impl DockerRuntime {
         Ok(DockerRuntime {
             docker,
             session_id: session_id.to_string(),
-            version: "docker".into(),
+            version: "docker (engine not answering)".into(),
         })
     }
 
