@@ -173,10 +173,7 @@ impl ConnectionHandler {
     }
 
     async fn password_matches(&self, user: &str, password: &str) -> bool {
-        let shared = Arc::clone(&self.shared);
-        let (user, password) = (user.to_owned(), password.to_owned());
-        let check = move || shared.users.verify_password(&user, &password);
-        tokio::task::spawn_blocking(check).await.unwrap_or(false)
+        self.shared.passwords.check(user, password).await
     }
 }
 

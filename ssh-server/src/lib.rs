@@ -15,7 +15,8 @@
 //! - `connection` and `terminal_channel`: per-connection authentication and
 //!   the per-terminal session loop; `cuttable_stream` lets the server end a
 //!   connection that has stopped talking; `admission` counts failures and
-//!   sessions for the limits.
+//!   sessions for the limits; `password_check` runs argon2 on its own
+//!   threads.
 //!
 //! Serving an application (the `lab serve` wiring):
 //!
@@ -44,6 +45,7 @@ mod connection;
 mod cuttable_stream;
 pub mod host_key;
 pub mod input;
+mod password_check;
 pub mod server;
 pub mod session;
 pub mod terminal;

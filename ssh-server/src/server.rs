@@ -22,6 +22,7 @@ use tracing::Instrument;
 use crate::admission::{FailureLedger, SessionRegistry};
 use crate::config::{Limits, ServerConfig};
 use crate::host_key::{self, HostKeyError};
+use crate::password_check::PasswordChecker;
 use crate::session::SessionFactory;
 use crate::users::{DEFAULT_PASSWORD, DEFAULT_USER, UserDirectory, UsersError};
 
@@ -42,17 +43,20 @@ pub enum ServeError {
     },
     #[error("failed to read the listening address")]
     LocalAddr(#[source] std::io::Error),
+    #[error("failed to start the password-check threads")]
+    PasswordThreads(#[source] std::io::Error),
 }
 
 /// State every connection shares.
 pub(crate) struct Shared {
-    pub(crate) users: UserDirectory,
+    pub(crate) users: Arc<UserDirectory>,
     pub(crate) limits: Limits,
     pub(crate) factory: Arc<dyn SessionFactory>,
     pub(crate) ledger: Mutex<FailureLedger>,
     pub(crate) sessions: SessionRegistry,
     pub(crate) next_session_id: AtomicU64,
     pub(crate) tracker: TaskTracker,
+    pub(crate) passwords: PasswordChecker,
 }
 
 /// A bound, not yet running SSH server.
@@ -92,7 +96,9 @@ impl Server {
             fingerprint,
             russh_config: Arc::new(russh_config(&config.limits, key)),
             unauthenticated: Arc::new(Semaphore::new(config.limits.max_unauthenticated)),
-            shared: Arc::new(shared_state(config.limits, users, factory)),
+            shared: Arc::new(
+                shared_state(config.limits, users, factory).map_err(ServeError::PasswordThreads)?,
+            ),
         };
         server.log_startup();
         Ok(server)
@@ -227,6 +233,9 @@ pub async fn serve(
     server.run(shutdown).await
 }
 
+/// The users file is read once, here: accounts added or changed with
+/// `lab user` while the server runs take effect at its next start. Re-reading
+/// the file when its modification time changes would lift that.
 async fn load_users(config: &ServerConfig) -> Result<UserDirectory, ServeError> {
     let path = config.users_file.clone();
     // Hashing the default password takes a moment; keep it off the runtime.
@@ -237,8 +246,14 @@ async fn load_users(config: &ServerConfig) -> Result<UserDirectory, ServeError> 
     }
 }
 
-fn shared_state(limits: Limits, users: UserDirectory, factory: Arc<dyn SessionFactory>) -> Shared {
-    Shared {
+fn shared_state(
+    limits: Limits,
+    users: UserDirectory,
+    factory: Arc<dyn SessionFactory>,
+) -> std::io::Result<Shared> {
+    let users = Arc::new(users);
+    let passwords = PasswordChecker::start(Arc::clone(&users), parallel_password_checks())?;
+    Ok(Shared {
         users,
         ledger: Mutex::new(FailureLedger::new(
             limits.max_auth_failures_per_address,
@@ -247,9 +262,14 @@ fn shared_state(limits: Limits, users: UserDirectory, factory: Arc<dyn SessionFa
         sessions: SessionRegistry::new(limits.max_sessions),
         next_session_id: AtomicU64::new(1),
         tracker: TaskTracker::new(),
+        passwords,
         factory,
         limits,
-    }
+    })
+}
+
+fn parallel_password_checks() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
 fn russh_config(limits: &Limits, key: PrivateKey) -> RusshConfig {
