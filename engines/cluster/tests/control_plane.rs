@@ -239,3 +239,31 @@ async fn probe_evaluates_scenario_checks() {
     assert!(names.iter().all(|n| n.starts_with("api-")), "{names:?}");
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_writes_a_kubeconfig_and_stops_when_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    let config = ClusterConfig {
+        session_id: "serve".into(),
+        runtime: Some(Arc::new(RecordingRuntime::default())),
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel::<String>();
+    let until = async {
+        let url = rx.await.unwrap();
+        let answer = tokio::net::TcpStream::connect(url.trim_start_matches("http://")).await;
+        assert!(answer.is_ok(), "the API answers while serving");
+    };
+    lab_cluster::serve(
+        config,
+        Some(&kubeconfig),
+        |cluster| tx.send(cluster.base_url()).unwrap(),
+        until,
+    )
+    .await
+    .unwrap();
+    let written = std::fs::read_to_string(&kubeconfig).unwrap();
+    assert!(
+        written.contains("current-context: lab") && written.contains("server: http://127.0.0.1:")
+    );
+}
