@@ -160,7 +160,10 @@ mod tests {
             vec!["NAME".into(), "IP".into(), "AGE".into()],
             vec!["web-1".into(), "10.0.0.1".into(), "5s".into()],
         ];
-        assert_eq!(table(&rows), "NAME    IP         AGE\nweb-1   10.0.0.1   5s\n");
+        assert_eq!(
+            table(&rows),
+            "NAME    IP         AGE\nweb-1   10.0.0.1   5s\n"
+        );
         let narrow = vec![vec!["A".into(), "B".into()], vec!["1".into(), "2".into()]];
         assert_eq!(table(&narrow), "A     B\n1     2\n");
     }

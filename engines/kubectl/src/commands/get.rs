@@ -7,10 +7,10 @@ use super::{Context, Failure, Outcome, usage};
 use crate::kinds::{ALL, ResourceKind};
 use crate::{jsonpath, printer};
 
-/// What was asked for: kinds (with names when given).
+/// What was asked for: kinds, each with the names given for it (none
+/// lists them all).
 struct Request {
-    kinds: Vec<&'static ResourceKind>,
-    names: Vec<String>,
+    groups: Vec<(&'static ResourceKind, Vec<String>)>,
     /// Several kinds (or `all`): names print as `kind.group/name`.
     prefixed: bool,
 }
@@ -59,34 +59,29 @@ fn parse_request(ctx: &Context<'_>) -> Result<Request, Failure> {
         }
     }
     let prefixed = kinds.len() > 1 || first == "all";
+    let names = operands[1..].to_vec();
     Ok(Request {
-        kinds,
-        names: operands[1..].to_vec(),
+        groups: kinds.into_iter().map(|k| (k, names.clone())).collect(),
         prefixed,
     })
 }
 
-/// `get deploy/web svc/web`: one kind per operand (only one kind is
-/// supported per line, as in the common case).
+/// `get deploy/web svc/web`: a kind per operand; names print with their
+/// kind when the kinds differ.
 fn slash_request(ctx: &Context<'_>, operands: &[String]) -> Result<Request, Failure> {
-    let mut kinds = Vec::new();
-    let mut names = Vec::new();
+    let mut groups: Vec<(&'static ResourceKind, Vec<String>)> = Vec::new();
     for operand in operands {
         let (kind, name) = operand.split_once('/').ok_or_else(|| {
             usage("there is no need to specify a resource type as a separate argument when passing arguments in resource/name form")
         })?;
         let kind = ctx.kind(kind)?;
-        if !kinds.contains(&kind) {
-            kinds.push(kind);
+        match groups.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, names)) => names.push(name.to_string()),
+            None => groups.push((kind, vec![name.to_string()])),
         }
-        names.push(name.to_string());
     }
-    let prefixed = true;
-    Ok(Request {
-        kinds,
-        names,
-        prefixed,
-    })
+    let prefixed = groups.len() > 1;
+    Ok(Request { groups, prefixed })
 }
 
 fn parse_format(output: Option<&str>) -> Result<Format, Failure> {
@@ -116,8 +111,8 @@ async fn print_tables(
 ) -> Outcome {
     let mut printed_any = false;
     let mut failure = None;
-    for kind in &request.kinds {
-        let table = match table_rows(ctx, request, kind, namespace).await {
+    for (kind, names) in &request.groups {
+        let table = match table_rows(ctx, names, kind, namespace).await {
             Ok((table, failed)) => {
                 if failed {
                     failure = Some(Failure::Reported);
@@ -146,9 +141,10 @@ async fn print_tables(
         };
         ctx.out.write(layout.render(&table)).await?;
     }
+    let named = request.groups.iter().any(|(_, names)| !names.is_empty());
     finish(
         ctx,
-        printed_any || failure.is_some() || !request.names.is_empty(),
+        printed_any || failure.is_some() || named,
         namespace,
         failure,
     )
@@ -186,11 +182,11 @@ struct Table {
 /// (already reported on stderr).
 async fn table_rows(
     ctx: &Context<'_>,
-    request: &Request,
+    names: &[String],
     kind: &ResourceKind,
     namespace: Option<&str>,
 ) -> Result<(Table, bool), Failure> {
-    if request.names.is_empty() {
+    if names.is_empty() {
         let path = list_path(ctx, kind, namespace);
         let table = ctx.client.get_table(&path).await?;
         return Ok((to_table(table), false));
@@ -200,7 +196,7 @@ async fn table_rows(
         rows: Vec::new(),
     };
     let mut failed = false;
-    for name in &request.names {
+    for name in names {
         let path = kind.object_path(namespace.unwrap_or(ctx.client.namespace()), name);
         match ctx.client.get_table(&path).await {
             Ok(table) => {
@@ -336,8 +332,8 @@ async fn print_objects(
 ) -> Outcome {
     let mut items = Vec::new();
     let mut failure = None;
-    for kind in &request.kinds {
-        match fetch_objects(ctx, request, kind, namespace).await {
+    for (kind, names) in &request.groups {
+        match fetch_objects(ctx, names, kind, namespace).await {
             Ok(found) => items.extend(found.into_iter().map(|o| (*kind, o))),
             Err(error) => {
                 ctx.err.line(error.to_string()).await?;
@@ -345,7 +341,7 @@ async fn print_objects(
             }
         }
     }
-    let single = request.names.len() == 1 && request.kinds.len() == 1;
+    let single = matches!(request.groups.as_slice(), [(_, names)] if names.len() == 1);
     let printed = !items.is_empty();
     match format {
         Format::Name => {
@@ -392,18 +388,18 @@ fn list(items: Vec<Value>) -> Value {
 /// Full objects (with `apiVersion` and `kind` filled in, as kubectl does).
 async fn fetch_objects(
     ctx: &Context<'_>,
-    request: &Request,
+    names: &[String],
     kind: &ResourceKind,
     namespace: Option<&str>,
 ) -> Result<Vec<Value>, Failure> {
     let mut objects = Vec::new();
-    if request.names.is_empty() {
+    if names.is_empty() {
         let listed = ctx.client.get(&list_path(ctx, kind, namespace)).await?;
         if let Value::Array(items) = &listed["items"] {
             objects.extend(items.iter().cloned());
         }
     } else {
-        for name in &request.names {
+        for name in names {
             let path = kind.object_path(namespace.unwrap_or(ctx.client.namespace()), name);
             objects.push(ctx.client.get(&path).await?);
         }
