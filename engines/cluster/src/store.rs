@@ -16,7 +16,7 @@ use tokio::sync::{Notify, broadcast};
 use crate::time::now_rfc3339;
 
 /// How many past events a watch can resume from.
-const HISTORY_LEN: usize = 4096;
+const HISTORY_LEN: usize = 1024;
 
 /// Where an object lives: cluster-scoped kinds use an empty namespace.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -2,6 +2,13 @@
 //! over a chunked response, resumable from any `resourceVersion` still in the
 //! store's history. A watch from too old a version gets the `410 Expired`
 //! ERROR event that makes clients list again.
+//!
+//! Selectors are applied to each event's object as it is now: an object
+//! that stops matching a label selector is not announced as DELETED to that
+//! watch (a real API server does announce it). kubectl's own watches
+//! (`get -w`, `rollout status`) select by name or not at all, which this
+//! does not affect; keeping each object's previous state in the watch
+//! history would remove the difference.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
