@@ -118,8 +118,7 @@ impl Args {
         logs: bool,
         rest: &mut impl Iterator<Item = &'a String>,
     ) -> Result<(), String> {
-        let mut letters = flag.char_indices();
-        while let Some((at, letter)) = letters.next() {
+        for (at, letter) in flag.char_indices() {
             if logs && letter == 'f' {
                 self.switches.push("follow".to_string());
                 continue;

@@ -21,6 +21,9 @@
 //! # }
 //! ```
 
+// Tests may unwrap: a panic there is a failed test.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod args;
 pub mod client;
 pub mod command;

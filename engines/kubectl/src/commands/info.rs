@@ -108,8 +108,15 @@ fn resource_rows(list: &Value, group_version: &str) -> Vec<Vec<String>> {
     rows
 }
 
+/// A kind, what it is, and its top-level fields with what they hold.
+type Explanation = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
 /// Short descriptions of each kind, written for the lab.
-const EXPLANATIONS: &[(&str, &str, &[(&str, &str)])] = &[
+const EXPLANATIONS: &[Explanation] = &[
     (
         "Pod",
         "The smallest thing Kubernetes runs: one or more containers that share a network address and start, stop and are scheduled together.",
