@@ -6,9 +6,9 @@
 //! so that its resident memory can be read from `/proc` without the
 //! clients' share. The application is a small ratatui echo screen, so the
 //! figures measure the SSH layer, input decoding and frame diffing, not the
-//! lab's lessons. Log-in uses the default password (one argon2 hash each,
-//! a few at a time), so first-frame times under load are mostly the queue
-//! for password checks.
+//! lab's lessons. Each row starts a fresh server process. Rows are run with
+//! public-key log-ins (the session's own cost) and with password log-ins
+//! (argon2, a few at a time, so first frames under load queue for it).
 //!
 //! Run with `cargo bench -p lab-ssh --bench sessions`.
 
@@ -28,6 +28,8 @@ use lab_ssh::{
 use ratatui::widgets::Paragraph;
 use russh::ChannelMsg;
 use russh::client;
+use russh::keys::ssh_key::LineEnding;
+use russh::keys::{Algorithm, PrivateKey, PrivateKeyWithHashAlg};
 
 const SESSION_COUNTS: [usize; 3] = [1, 50, 200];
 const KEYSTROKES_PER_SESSION: usize = 20;
@@ -41,37 +43,54 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (mut child, addr) = spawn_server_child();
-    // One log-in first, so the password checker's memory is in the baseline.
-    runtime.block_on(async {
-        let (session, _) = open_session(addr).await;
-        let _ = session
-            .handle
-            .disconnect(russh::Disconnect::ByApplication, "", "")
-            .await;
-    });
-    println!(
-        "lab-ssh sessions benchmark (loopback, echo app, server pid {})",
-        child.id()
-    );
-    println!(
-        "{:>8} | {:>22} | {:>22} | {:>18}",
-        "sessions", "first frame p50/p99 ms", "key echo p50/p99 ms", "RSS per session KiB"
-    );
-    for count in SESSION_COUNTS {
-        let row = runtime.block_on(measure(addr, child.id(), count));
+    println!("lab-ssh sessions benchmark (loopback, echo app, a fresh server process per row)");
+    for auth in [LogIn::PublicKey, LogIn::Password] {
+        println!("{}", auth.title());
         println!(
-            "{:>8} | {:>10.1} / {:>9.1} | {:>10.2} / {:>9.2} | {:>18.0}",
-            count,
-            row.first_frame.0,
-            row.first_frame.1,
-            row.echo.0,
-            row.echo.1,
-            row.rss_per_session
+            "{:>8} | {:>22} | {:>22} | {:>18}",
+            "sessions", "first frame p50/p99 ms", "key echo p50/p99 ms", "RSS per session KiB"
         );
+        for count in SESSION_COUNTS {
+            let (mut child, server) = spawn_server_child();
+            let row = runtime.block_on(measure(&server, child.id(), count, auth));
+            println!(
+                "{:>8} | {:>10.1} / {:>9.1} | {:>10.2} / {:>9.2} | {:>18.0}",
+                count,
+                row.first_frame.0,
+                row.first_frame.1,
+                row.echo.0,
+                row.echo.1,
+                row.rss_per_session
+            );
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
-    let _ = child.kill();
-    let _ = child.wait();
+}
+
+#[derive(Clone, Copy)]
+enum LogIn {
+    PublicKey,
+    Password,
+}
+
+impl LogIn {
+    fn title(self) -> &'static str {
+        match self {
+            LogIn::PublicKey => "public-key log-ins (memory is the SSH session and the app)",
+            LogIn::Password => {
+                "password log-ins (argon2, two at a time: first frames queue; RSS includes \
+                 the two password threads' 19 MiB each)"
+            }
+        }
+    }
+}
+
+/// Where the child server listens and the key it accepts.
+#[derive(Clone)]
+struct ChildServer {
+    addr: SocketAddr,
+    key: Arc<PrivateKey>,
 }
 
 struct Row {
@@ -80,12 +99,20 @@ struct Row {
     rss_per_session: f64,
 }
 
-async fn measure(addr: SocketAddr, server_pid: u32, count: usize) -> Row {
+async fn measure(server: &ChildServer, server_pid: u32, count: usize, auth: LogIn) -> Row {
+    // One session first, so the baseline includes what any first session
+    // sets up once (runtime threads, allocator pools), but not the password
+    // threads' memory.
+    let (warm, _) = open_session(server.clone(), LogIn::PublicKey).await;
+    let _ = warm
+        .handle
+        .disconnect(russh::Disconnect::ByApplication, "", "")
+        .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_before = rss_kib(server_pid);
 
     let opening: Vec<_> = (0..count)
-        .map(|_| tokio::spawn(open_session(addr)))
+        .map(|_| tokio::spawn(open_session(server.clone(), auth)))
         .collect();
     let mut sessions = Vec::new();
     let mut first_frames = Vec::new();
@@ -124,15 +151,18 @@ struct OpenSession {
     channel: russh::Channel<client::Msg>,
 }
 
-async fn open_session(addr: SocketAddr) -> (OpenSession, f64) {
+async fn open_session(server: ChildServer, auth: LogIn) -> (OpenSession, f64) {
     let started = Instant::now();
     let config = Arc::new(client::Config::default());
-    let mut handle = client::connect(config, addr, Client).await.unwrap();
-    let auth = handle
-        .authenticate_password("thmuser", "TryHackMe!")
-        .await
-        .unwrap();
-    assert!(auth.success());
+    let mut handle = client::connect(config, server.addr, Client).await.unwrap();
+    let result = match auth {
+        LogIn::Password => handle.authenticate_password("thmuser", "TryHackMe!").await,
+        LogIn::PublicKey => {
+            let key = PrivateKeyWithHashAlg::new(server.key, None);
+            handle.authenticate_publickey("thmuser", key).await
+        }
+    };
+    assert!(result.unwrap().success());
     let mut channel = handle.channel_open_session().await.unwrap();
     channel
         .request_pty(true, "xterm", 80, 24, 0, 0, &[])
@@ -199,24 +229,27 @@ impl client::Handler for Client {
     }
 }
 
-fn spawn_server_child() -> (Child, SocketAddr) {
+fn spawn_server_child() -> (Child, ChildServer) {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .arg("--serve")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    lines.read_line(&mut line).unwrap();
     let addr = line
         .trim()
         .strip_prefix("LISTEN ")
         .unwrap()
         .parse()
         .unwrap();
-    (child, addr)
+    line.clear();
+    lines.read_line(&mut line).unwrap();
+    let key_path = line.trim().strip_prefix("KEY ").unwrap().to_owned();
+    let key = Arc::new(russh::keys::load_secret_key(key_path, None).unwrap());
+    (child, ChildServer { addr, key })
 }
 
 /// The child: a server with limits raised for the largest run, until stdin
@@ -228,8 +261,20 @@ fn serve_child() {
         .unwrap();
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
+        let key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).unwrap();
+        let key_path = dir.path().join("client_key");
+        std::fs::write(
+            &key_path,
+            key.to_openssh(LineEnding::LF).unwrap().as_bytes(),
+        )
+        .unwrap();
+        let users = dir.path().join("users.toml");
+        let public = key.public_key().to_openssh().unwrap();
+        lab_ssh::users::add_user(&users, "thmuser", Some("TryHackMe!"), &[public]).unwrap();
+
         let mut config = ServerConfig::new(dir.path());
         config.listen = "127.0.0.1:0".parse().unwrap();
+        config.users_file = Some(users);
         config.limits = Limits {
             max_unauthenticated: 250,
             max_sessions: 250,
@@ -237,6 +282,7 @@ fn serve_child() {
         };
         let server = Server::bind(config, Arc::new(EchoFactory)).await.unwrap();
         println!("LISTEN {}", server.local_addr());
+        println!("KEY {}", key_path.display());
         let shutdown = CancellationToken::new();
         let stop = shutdown.clone();
         std::thread::spawn(move || {

@@ -3,8 +3,15 @@
 //! An argon2 check takes 19 MiB and a core for tens of milliseconds. The
 //! allocator keeps that memory per thread after the check, so running checks
 //! on the runtime's ever-changing blocking threads would leave many such
-//! blocks behind after a burst of log-ins. A fixed set of threads bounds both
-//! the memory and the CPU that log-ins can take.
+//! blocks behind after a burst of log-ins. A fixed set of threads bounds the
+//! CPU that log-ins can take.
+//!
+//! Known shortcoming: the sessions benchmark still shows a burst of 50
+//! password log-ins growing the server's resident memory by a few hundred
+//! MiB more than the same burst with public keys, memory the allocator keeps
+//! afterwards. Verifying with `Argon2::hash_password_into_with_memory` and
+//! one reusable block buffer per worker thread would remove the per-check
+//! allocation and, with it, this growth.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
