@@ -17,9 +17,9 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::password_hash::PasswordHasher;
+use argon2::password_hash::phc::{Output, PasswordHash};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use russh::keys::PublicKey;
 use serde::{Deserialize, Serialize};
 
@@ -105,6 +105,8 @@ struct LoadedUser {
 pub struct UserDirectory {
     users: BTreeMap<String, LoadedUser>,
     is_builtin_default: bool,
+    /// Checked against for unknown users, so they cost the same time.
+    decoy: PasswordHash,
 }
 
 impl UserDirectory {
@@ -133,19 +135,21 @@ impl UserDirectory {
     /// Checks a password; costs one argon2 hash (tens of milliseconds), so
     /// call it off the async runtime. Unknown users cost the same time.
     pub fn verify_password(&self, user: &str, password: &str) -> bool {
-        let hash = self.users.get(user).and_then(|u| u.password.as_deref());
-        let Some(hash) = hash else {
-            let _ = hash_password(password);
-            return false;
-        };
-        let Ok(parsed) = PasswordHash::new(hash) else {
-            return false;
-        };
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
+        self.verify_password_in(user, password, &mut Vec::new())
     }
 
+    /// [`verify_password`](Self::verify_password) with caller-owned argon2
+    /// working memory (19 MiB with default parameters), so a thread that
+    /// checks many passwords allocates it once.
+    pub fn verify_password_in(&self, user: &str, password: &str, memory: &mut Vec<Block>) -> bool {
+        let stored = self.users.get(user).and_then(|u| u.password.as_deref());
+        let Some(hash) = stored.and_then(|h| PasswordHash::new(h).ok()) else {
+            // Spend the same time as a real check, then refuse.
+            let _ = verify_with_memory(&self.decoy, password.as_bytes(), memory);
+            return false;
+        };
+        verify_with_memory(&hash, password.as_bytes(), memory)
+    }
     /// True when `key` is one of the user's authorized keys (comments and
     /// options ignored).
     pub fn is_authorized_key(&self, user: &str, key: &PublicKey) -> bool {
@@ -163,6 +167,7 @@ impl UserDirectory {
         Ok(UserDirectory {
             users: BTreeMap::from([(DEFAULT_USER.to_owned(), user)]),
             is_builtin_default: true,
+            decoy: decoy_hash()?,
         })
     }
 
@@ -175,8 +180,45 @@ impl UserDirectory {
         Ok(UserDirectory {
             users,
             is_builtin_default: false,
+            decoy: decoy_hash()?,
         })
     }
+}
+
+fn decoy_hash() -> Result<PasswordHash, UsersError> {
+    Argon2::default()
+        .hash_password(b"decoy")
+        .map_err(UsersError::Hash)
+}
+
+/// Recomputes `hash` for `password` in `memory` and compares in constant
+/// time. Any malformed part of the hash counts as a mismatch.
+fn verify_with_memory(hash: &PasswordHash, password: &[u8], memory: &mut Vec<Block>) -> bool {
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(hash.algorithm.as_str()) else {
+        return false;
+    };
+    let Ok(version) = hash
+        .version
+        .map_or(Ok(Version::default()), Version::try_from)
+    else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(hash) else {
+        return false;
+    };
+    memory.resize(params.block_count(), Block::new());
+    let mut computed = vec![0u8; expected.len()];
+    let argon2 = Argon2::new(algorithm, version, params);
+    if argon2
+        .hash_password_into_with_memory(password, salt, &mut computed, &mut memory[..])
+        .is_err()
+    {
+        return false;
+    }
+    Output::new(&computed).is_ok_and(|computed| &computed == expected)
 }
 
 fn load_user(path: &Path, name: &str, record: UserRecord) -> Result<LoadedUser, UsersError> {
@@ -407,6 +449,18 @@ mod tests {
             UserDirectory::load(Some(&path)),
             Err(UsersError::Parse { .. })
         ));
+    }
+
+    #[test]
+    fn reused_memory_gives_the_same_answers() {
+        let users = UserDirectory::load(None).unwrap();
+        let mut memory = Vec::new();
+        for _ in 0..2 {
+            assert!(users.verify_password_in(DEFAULT_USER, DEFAULT_PASSWORD, &mut memory));
+            assert!(!users.verify_password_in(DEFAULT_USER, "TryHackMe", &mut memory));
+            assert!(!users.verify_password_in("nobody", DEFAULT_PASSWORD, &mut memory));
+        }
+        assert_eq!(memory.len(), 19 * 1024);
     }
 
     #[test]
