@@ -7,6 +7,8 @@
 //!   probes, reported back as events.
 //! - [`store`]: the SQLite progress store.
 //! - [`driver`]: the local terminal loop around an App.
+//! - [`engines`]: the engines of the process and of each session, and the
+//!   lab shell pane that reaches them; local mode and SSH share it.
 //! - [`doctor`]: the health report of `lab doctor`.
 //! - [`paths`]: the data directory and the local user name.
 //! - [`cli`]: the `lab` command line, one module per subcommand.
@@ -17,6 +19,7 @@ pub mod app;
 pub mod cli;
 pub mod doctor;
 pub mod driver;
+pub mod engines;
 pub mod logging;
 pub mod paths;
 pub mod session;

@@ -11,8 +11,12 @@ fn main() -> ExitCode {
     if let Err(error) = lab::logging::init(&data_dir) {
         eprintln!("warning: no log file in {}: {error}", data_dir.display());
     }
-    // Engines and the lab shell are wired in here as their crates land.
-    match cli.execute(lab::cli::Wiring::default()) {
+    let pane = if cli.host_shell {
+        lab::engines::PaneChoice::HostShell
+    } else {
+        lab::engines::PaneChoice::LabShell
+    };
+    match cli.execute(lab::engines::local_wiring(pane)) {
         Ok(code) => code,
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "lab failed");

@@ -108,6 +108,12 @@ impl Session {
         &self.store
     }
 
+    /// The runtime background work runs on; engine wiring spawns its slow
+    /// start-up here.
+    pub fn runtime(&self) -> &Handle {
+        &self.runtime
+    }
+
     /// Makes an engine available to this session's checks and live answers,
     /// replacing any probe of the same engine.
     pub fn attach_probe(&self, probe: Arc<dyn Probe>) {

@@ -38,6 +38,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub scenarios: Option<PathBuf>,
 
+    /// Give the terminal pane your own login shell on this machine instead
+    /// of the lab shell (local use only; lab commands like `docker` then run
+    /// on the host, and the lab records no commands).
+    #[arg(long, global = true)]
+    pub host_shell: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -77,6 +83,10 @@ pub enum ScenarioCommand {
 /// Called with the App and the scenario id when a scenario opens locally.
 pub type ScenarioStartHook = Box<dyn FnMut(&mut App, &str)>;
 
+/// Called once when the local TUI ends (the learner quit), while the
+/// session's runtime still runs: stop the session's engines here.
+pub type SessionEndHook = Box<dyn FnOnce(&mut App)>;
+
 /// What the binary plugs in from the engine and shell crates. The default
 /// has no engines: `lab doctor` says so and checks that need one say which.
 pub struct Wiring {
@@ -88,6 +98,8 @@ pub struct Wiring {
     /// `app.attach_pane(...)`. Must not block for long; slow start-up belongs
     /// on a task that reports through `Session::notify`.
     pub on_scenario_start: ScenarioStartHook,
+    /// Called when the local TUI ends; may block until cleanup is done.
+    pub on_session_end: SessionEndHook,
 }
 
 impl Default for Wiring {
@@ -98,6 +110,7 @@ impl Default for Wiring {
                 let reason = "it is not built into this lab yet".to_owned();
                 app.set_pane_status(PaneStatus::Unavailable { reason });
             }),
+            on_session_end: Box::new(|_| {}),
         }
     }
 }
@@ -112,7 +125,7 @@ impl Cli {
             .command
             .unwrap_or(Command::Run(run::RunArgs::default()))
         {
-            Command::Run(args) => run::execute(&args, &data_dir, dir, wiring.on_scenario_start),
+            Command::Run(args) => run::execute(&args, &data_dir, dir, wiring),
             Command::Validate(args) => Ok(validate::execute(&args, dir)),
             Command::Scenario(ScenarioCommand::Schema) => Ok(schema::execute()),
             Command::Progress(args) => progress::execute(&args, &data_dir),

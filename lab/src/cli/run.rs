@@ -28,8 +28,9 @@ pub fn execute(
     args: &RunArgs,
     data_dir: &Path,
     scenarios_dir: Option<&Path>,
-    mut on_start: super::ScenarioStartHook,
+    wiring: super::Wiring,
 ) -> anyhow::Result<ExitCode> {
+    let mut on_start = wiring.on_scenario_start;
     let mut catalog = super::catalog(scenarios_dir);
     report_problems(&catalog);
     let chosen = choose(args, &mut catalog)?;
@@ -52,8 +53,9 @@ pub fn execute(
         app.open_scenario(&id)?;
         on_start(&mut app, &id);
     }
-    driver::terminal::run(&mut app, &mut events, on_start.as_mut())
-        .context("the terminal failed")?;
+    let ran = driver::terminal::run(&mut app, &mut events, on_start.as_mut());
+    (wiring.on_session_end)(&mut app);
+    ran.context("the terminal failed")?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,0 +1,473 @@
+//! The engines of a lab process and of each learner's session, wired into
+//! the App and the lab shell. Local mode and the SSH server build sessions
+//! the same way:
+//!
+//! ```text
+//! let lab = Arc::new(LabEngines::new());          // once per process
+//! lab.sweep_orphans(&runtime);                     // in the background
+//! let engines = lab.start_session(&session, &scenario);  // per scenario opened
+//! engines.attach_to_app(&mut app, &scenario_id);   // lab shell + probes
+//! engines.shutdown().await;                        // when the session ends
+//! ```
+//!
+//! [`scenario_start_hook`] does the middle steps for a driver that opens
+//! scenarios through a [`ScenarioStartHook`], keeping the running session
+//! in a [`SessionSlot`] that [`shut_down_slot`] empties at the end.
+//!
+//! - [`pane`]: the App's terminal pane around the lab shell or a host shell.
+//! - [`recorder`]: command lines into the progress store.
+//! - [`checks`]: the engine lines of `lab doctor`.
+
+pub mod checks;
+pub mod pane;
+pub mod recorder;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use lab_cluster::{ClusterConfig, EmbeddedCluster};
+use lab_docker::{
+    ContainerLimits, CurlCommand, DockerCommand, DockerEngine, DockerProbe, DockerSession,
+    ImageCatalog, PortMap,
+};
+use lab_engine_api::{EngineKind, EngineState, EngineStatus, ShellCommand};
+use lab_kvm::{KvmProbe, KvmSession, VmCommand, VmConfig};
+use lab_scenario::LoadedScenario;
+use lab_shell::{CommandRegistry, ShellConfig, ShellPane};
+use tokio::runtime::Handle;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::app::{App, PaneStatus};
+use crate::cli::{ScenarioStartHook, Wiring};
+use crate::session::{Session, SessionEvent};
+pub use pane::{HostPane, LabShellPane};
+pub use recorder::StoreRecorder;
+
+/// What one lab process shares between all sessions: the Docker
+/// connection, the host ports handed out, the images the lab can build.
+pub struct LabEngines {
+    pub docker: Arc<DockerEngine>,
+    pub ports: Arc<PortMap>,
+    pub images: Arc<ImageCatalog>,
+}
+
+impl Default for LabEngines {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LabEngines {
+    /// Connects nothing yet: the Docker engine is reached on first use.
+    pub fn new() -> Self {
+        LabEngines {
+            docker: Arc::new(DockerEngine::new()),
+            ports: Arc::new(PortMap::default()),
+            images: Arc::new(ImageCatalog::embedded()),
+        }
+    }
+
+    /// Removes containers left by lab processes that are gone, on a task:
+    /// a missing engine only logs.
+    pub fn sweep_orphans(&self, runtime: &Handle) {
+        let docker = Arc::clone(&self.docker);
+        runtime.spawn(async move {
+            match lab_docker::sweep_orphans(&docker).await {
+                Ok(report) => tracing::debug!(?report, "orphan sweep finished"),
+                Err(error) => tracing::info!(%error, "orphan sweep skipped"),
+            }
+        });
+    }
+
+    /// Starts the engines `scenario` declares for one learner and attaches
+    /// their probes to `session`. Returns at once; the cluster comes up on
+    /// a task and reports through the session's events.
+    pub fn start_session(&self, session: &Session, scenario: &LoadedScenario) -> SessionEngines {
+        let id = new_session_id(session.user());
+        let wanted = &scenario.scenario.engines;
+        let (late_commands, late_receiver) = mpsc::unbounded_channel();
+        let mut engines = SessionEngines {
+            id,
+            runtime: session.runtime().clone(),
+            registry: CommandRegistry::new(),
+            docker: None,
+            kvm: None,
+            cluster: Arc::new(Mutex::new(None)),
+            cluster_start: None,
+            late_commands,
+            late_receiver: Some(late_receiver),
+        };
+        if wanted.contains(&EngineKind::Docker) {
+            engines.start_docker(self, session);
+        }
+        if wanted.contains(&EngineKind::Kvm) {
+            engines.start_kvm(session);
+        }
+        if wanted.contains(&EngineKind::Cluster) {
+            engines.start_cluster(session, scenario);
+        }
+        tracing::info!(session = %engines.id, scenario = %scenario.scenario.id, ?wanted, "session engines started");
+        engines
+    }
+}
+
+/// One learner's engines: the Docker session, the VM slot, the embedded
+/// cluster, and the lab shell commands that reach them.
+pub struct SessionEngines {
+    id: String,
+    runtime: Handle,
+    registry: CommandRegistry,
+    docker: Option<Arc<DockerSession>>,
+    kvm: Option<Arc<KvmSession>>,
+    cluster: Arc<Mutex<Option<EmbeddedCluster>>>,
+    cluster_start: Option<JoinHandle<()>>,
+    late_commands: mpsc::UnboundedSender<Arc<dyn ShellCommand>>,
+    late_receiver: Option<mpsc::UnboundedReceiver<Arc<dyn ShellCommand>>>,
+}
+
+impl SessionEngines {
+    /// The session id that labels this learner's containers.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn docker(&self) -> Option<&Arc<DockerSession>> {
+        self.docker.as_ref()
+    }
+
+    pub fn kvm(&self) -> Option<&Arc<KvmSession>> {
+        self.kvm.as_ref()
+    }
+
+    /// The kubeconfig of the session's cluster, once it has started.
+    pub fn cluster_kubeconfig(&self) -> Option<String> {
+        let cluster = self.cluster.lock().ok()?;
+        cluster.as_ref().map(EmbeddedCluster::kubeconfig_yaml)
+    }
+
+    /// The lab shell's engine commands of this session.
+    pub fn registry(&self) -> CommandRegistry {
+        self.registry.clone()
+    }
+
+    /// A shell configuration for `user` whose lines go to `recorder`.
+    pub fn shell_config(
+        &self,
+        user: &str,
+        recorder: Arc<dyn lab_shell::CommandRecorder>,
+    ) -> ShellConfig {
+        let mut config = ShellConfig::new(self.registry());
+        config.user = shell_user(user);
+        config.recorder = Some(recorder);
+        config
+    }
+
+    /// Puts the lab shell for this session into the App's terminal slot;
+    /// its lines are recorded under `scenario`.
+    pub fn attach_to_app(&mut self, app: &mut App, scenario: &str) {
+        let session = app.session();
+        let recorder = StoreRecorder::new(session.store().clone(), app.user(), scenario);
+        let config = self.shell_config(app.user(), Arc::new(recorder));
+        let late = self.late_receiver.take().unwrap_or_else(|| {
+            // A second pane for the same session gets no late commands;
+            // only the first pane of a session is ever made.
+            mpsc::unbounded_channel().1
+        });
+        let pane = LabShellPane::new(ShellPane::new(config, 24, 80), self.runtime.clone(), late);
+        app.attach_pane(Box::new(pane));
+    }
+
+    /// Waits until the cluster (if the scenario has one) has started or
+    /// failed to; the headless shell calls this before the first line.
+    pub async fn wait_for_cluster(&mut self) {
+        if let Some(start) = self.cluster_start.take()
+            && let Err(error) = start.await
+        {
+            tracing::warn!(%error, "cluster start task failed");
+        }
+    }
+
+    /// Commands of engines that came up after the shell was made, for a
+    /// headless shell that registers them itself.
+    pub fn take_late_commands(&mut self) -> Vec<Arc<dyn ShellCommand>> {
+        let Some(receiver) = self.late_receiver.as_mut() else {
+            return Vec::new();
+        };
+        std::iter::from_fn(|| receiver.try_recv().ok()).collect()
+    }
+
+    /// Stops the VM and the cluster and removes the session's containers
+    /// (pods included). Safe to call more than once.
+    pub async fn shutdown(&mut self) {
+        if let Some(start) = self.cluster_start.take() {
+            start.abort();
+            let _ = start.await;
+        }
+        let cluster = self.cluster.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(cluster) = cluster {
+            cluster.shutdown().await;
+        }
+        if let Some(kvm) = &self.kvm {
+            kvm.stop();
+        }
+        if let Some(docker) = &self.docker {
+            match docker.shutdown().await {
+                Ok(report) => {
+                    tracing::info!(session = %self.id, ?report, "session containers removed")
+                }
+                Err(error) => tracing::warn!(session = %self.id, %error, "session cleanup failed"),
+            }
+        }
+    }
+
+    fn start_docker(&mut self, lab: &LabEngines, session: &Session) {
+        let docker = DockerSession::new(
+            &self.id,
+            Arc::clone(&lab.docker),
+            Arc::clone(&lab.images),
+            Arc::clone(&lab.ports),
+            ContainerLimits::default(),
+        );
+        let docker = match docker {
+            Ok(docker) => Arc::new(docker),
+            Err(error) => {
+                report_unavailable(session, EngineKind::Docker, &error);
+                return;
+            }
+        };
+        self.registry
+            .register(Arc::new(DockerCommand::new(Arc::clone(&docker))));
+        self.registry
+            .register(Arc::new(CurlCommand::new(Arc::clone(&docker))));
+        session.attach_probe(Arc::new(DockerProbe::new(Arc::clone(&docker))));
+        let engine = Arc::clone(&lab.docker);
+        let reporter = session.clone();
+        self.runtime.spawn(async move {
+            reporter.notify(SessionEvent::Engine(engine.status().await));
+        });
+        self.docker = Some(docker);
+    }
+
+    fn start_kvm(&mut self, session: &Session) {
+        let kvm = Arc::new(KvmSession::new(VmConfig::default()));
+        self.registry
+            .register(Arc::new(VmCommand::new(Arc::clone(&kvm))));
+        session.attach_probe(Arc::new(KvmProbe::new(Arc::clone(&kvm))));
+        let reporter = session.clone();
+        self.runtime.spawn_blocking(move || {
+            reporter.notify(SessionEvent::Engine(lab_kvm::engine_status()));
+        });
+        self.kvm = Some(kvm);
+    }
+
+    fn start_cluster(&mut self, session: &Session, scenario: &LoadedScenario) {
+        let manifests: Vec<String> = scenario.manifests.iter().map(|m| m.yaml.clone()).collect();
+        let start = ClusterStart {
+            session_id: self.id.clone(),
+            manifests,
+            slot: Arc::clone(&self.cluster),
+            reporter: session.clone(),
+            late_commands: self.late_commands.clone(),
+        };
+        self.cluster_start = Some(self.runtime.spawn(start.run()));
+    }
+}
+
+/// The background start of a session's cluster.
+struct ClusterStart {
+    session_id: String,
+    manifests: Vec<String>,
+    slot: Arc<Mutex<Option<EmbeddedCluster>>>,
+    reporter: Session,
+    late_commands: mpsc::UnboundedSender<Arc<dyn ShellCommand>>,
+}
+
+impl ClusterStart {
+    async fn run(self) {
+        let cluster = match EmbeddedCluster::start(ClusterConfig::for_session(&self.session_id))
+            .await
+        {
+            Ok(cluster) => cluster,
+            Err(error) => return report_unavailable(&self.reporter, EngineKind::Cluster, &error),
+        };
+        let manifests: Vec<&str> = self.manifests.iter().map(String::as_str).collect();
+        if let Err(error) = cluster.apply_manifests(&manifests) {
+            tracing::warn!(session = %self.session_id, error = %error_chain(&error), "scenario manifests refused");
+        }
+        let detail = format!("embedded cluster at {}", cluster.base_url());
+        // The lab shell's kubectl and the cluster probe plug in here once
+        // the kubectl engine crate provides them; until then `kubectl`
+        // answers that its engine is not available in this session.
+        let _ = &self.late_commands;
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = Some(cluster);
+        }
+        self.reporter.notify(SessionEvent::Engine(EngineStatus {
+            kind: EngineKind::Cluster,
+            state: EngineState::Ready { detail },
+        }));
+    }
+}
+
+/// Holds the engines of the scenario a driver has open.
+pub type SessionSlot = Arc<Mutex<Option<SessionEngines>>>;
+
+/// Which terminal the learner gets next to the lesson.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PaneChoice {
+    /// The lab shell, routed to the session's engines.
+    #[default]
+    LabShell,
+    /// The learner's own login shell on this machine (local mode only).
+    HostShell,
+}
+
+/// A hook that starts the scenario's engines for the App's session and
+/// attaches the pane, ending the engines of a scenario opened before.
+pub fn scenario_start_hook(
+    lab: Arc<LabEngines>,
+    slot: SessionSlot,
+    choice: PaneChoice,
+) -> ScenarioStartHook {
+    Box::new(move |app: &mut App, scenario_id: &str| {
+        let Some(scenario) = app
+            .scenarios()
+            .iter()
+            .find(|s| s.scenario.id == scenario_id)
+            .cloned()
+        else {
+            return;
+        };
+        let mut engines = lab.start_session(app.session(), &scenario);
+        match choice {
+            PaneChoice::LabShell => engines.attach_to_app(app, scenario_id),
+            PaneChoice::HostShell => attach_host_shell(app),
+        }
+        let previous = slot.lock().ok().and_then(|mut slot| slot.replace(engines));
+        if let Some(mut previous) = previous {
+            app.session()
+                .runtime()
+                .spawn(async move { previous.shutdown().await });
+        }
+    })
+}
+
+/// The wiring of the local `lab`: real engine checks, and a session of
+/// engines for each scenario opened, ended when the learner quits.
+pub fn local_wiring(choice: PaneChoice) -> Wiring {
+    let lab = Arc::new(LabEngines::new());
+    let slot = SessionSlot::default();
+    let end_slot = Arc::clone(&slot);
+    let mut start = scenario_start_hook(Arc::clone(&lab), slot, choice);
+    let mut swept = false;
+    Wiring {
+        engine_checks: checks::engine_checks(),
+        on_scenario_start: Box::new(move |app, scenario| {
+            if !swept {
+                lab.sweep_orphans(app.session().runtime());
+                swept = true;
+            }
+            start(app, scenario);
+        }),
+        on_session_end: Box::new(move |app| shut_down_slot(&end_slot, app.session().runtime())),
+    }
+}
+
+/// Ends the engines held in `slot`, waiting for the cleanup; for drivers
+/// on a thread outside the runtime (the local terminal at quit).
+pub fn shut_down_slot(slot: &SessionSlot, runtime: &Handle) {
+    let engines = slot.lock().ok().and_then(|mut slot| slot.take());
+    if let Some(mut engines) = engines {
+        runtime.block_on(engines.shutdown());
+    }
+}
+
+/// The learner's login shell in the terminal pane, or why it is missing.
+pub fn attach_host_shell(app: &mut App) {
+    match lab_shell::HostShellPane::spawn(24, 80) {
+        Ok(pane) => app.attach_pane(Box::new(HostPane::new(pane))),
+        Err(error) => app.set_pane_status(PaneStatus::Unavailable {
+            reason: error_chain(&error),
+        }),
+    }
+}
+
+fn report_unavailable(session: &Session, kind: EngineKind, error: &dyn std::error::Error) {
+    let reason = error_chain(error);
+    tracing::warn!(engine = %kind, %reason, "engine unavailable for a session");
+    session.notify(SessionEvent::Engine(EngineStatus {
+        kind,
+        state: EngineState::Unavailable {
+            reason,
+            remedy: "run `lab doctor`".to_owned(),
+        },
+    }));
+}
+
+/// An error with its causes, `a: b: c`.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// A unique id for a session of `user` in this process, made of the
+/// characters Docker names allow.
+fn new_session_id(user: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let number = NEXT.fetch_add(1, Ordering::Relaxed);
+    let user: String = user
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(24)
+        .collect();
+    let user = if user.is_empty() {
+        "learner".to_owned()
+    } else {
+        user
+    };
+    format!("{user}-{}-{number}", std::process::id())
+}
+
+/// The user name the prompt shows: the learner's, when it is a plain name.
+fn shell_user(user: &str) -> String {
+    let plain = !user.is_empty()
+        && user.len() <= 32
+        && user
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if plain {
+        user.to_owned()
+    } else {
+        "thmuser".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ids_are_unique_and_docker_safe() {
+        let first = new_session_id("ada lovelace/../");
+        let second = new_session_id("");
+        assert_ne!(first, second);
+        assert!(first.starts_with("adalovelace-"));
+        assert!(second.starts_with("learner-"));
+        for id in [first, second] {
+            assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        }
+    }
+
+    #[test]
+    fn odd_user_names_get_the_default_prompt_name() {
+        assert_eq!(shell_user("ada"), "ada");
+        assert_eq!(shell_user("a\u{1b}[2J"), "thmuser");
+    }
+}
