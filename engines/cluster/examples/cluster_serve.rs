@@ -1,4 +1,4 @@
-//! Runs one embedded cluster until Ctrl-C, writing its kubeconfig to the
+//! Runs one embedded cluster until Ctrl-C or SIGTERM, writing its kubeconfig to the
 //! path given as the first argument (default `./kubeconfig`), and applying
 //! any further arguments as manifest files.
 
@@ -21,7 +21,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         cluster.base_url(),
         kubeconfig.display()
     );
-    tokio::signal::ctrl_c().await?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result?,
+        _ = terminate.recv() => {}
+    }
     cluster.shutdown().await;
     Ok(())
 }
