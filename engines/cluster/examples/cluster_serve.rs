@@ -10,7 +10,11 @@ use lab_cluster::{ClusterConfig, EmbeddedCluster};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let kubeconfig = PathBuf::from(args.next().unwrap_or_else(|| "kubeconfig".into()));
-    let cluster = EmbeddedCluster::start(ClusterConfig::for_session("example")).await?;
+    let cluster = EmbeddedCluster::start(ClusterConfig::for_session(format!(
+        "example-{}",
+        std::process::id()
+    )))
+    .await?;
     cluster.write_kubeconfig(&kubeconfig)?;
     for manifest in args {
         let text = std::fs::read_to_string(&manifest)?;
