@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use super::modify::single_name;
-use super::{Context, Outcome, usage};
+use super::{Context, Failure, Outcome, usage};
+use crate::client::ApiError;
 use crate::kinds::ResourceKind;
 
 /// `kubectl create deployment|namespace NAME ...`.
@@ -48,7 +49,13 @@ async fn create_deployment(ctx: &Context<'_>, name: &str) -> Outcome {
             },
         },
     });
-    create_object(ctx, "deployments", deployment, "created").await
+    // kubectl words a refused `create deployment` as its own failure.
+    match create_object(ctx, "deployments", deployment, "created").await {
+        Err(Failure::Api(ApiError::Server { message, .. })) => {
+            Err(usage(format!("failed to create deployment: {message}")))
+        }
+        other => other,
+    }
 }
 
 /// kubectl names the container after the image: `web` for `reg/web:1`.

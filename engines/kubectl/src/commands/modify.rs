@@ -91,9 +91,19 @@ pub async fn scale(ctx: &Context<'_>) -> Outcome {
     scalable(kind)?;
     let name = single_name(&names)?;
     let patch = json!({"spec": {"replicas": replicas}});
-    ctx.client
+    let patched = ctx
+        .client
         .merge_patch(&kind.object_path(ctx.namespace(), name), &patch)
-        .await?;
+        .await;
+    match patched {
+        Err(error) if error.is_not_found() => {
+            if let crate::client::ApiError::Server { message, .. } = &error {
+                return Err(usage(format!("no objects passed to scale {message}")));
+            }
+            return Err(error.into());
+        }
+        other => other?,
+    };
     ctx.out
         .line(format!("{}/{name} scaled", kind.qualified()))
         .await?;
@@ -134,9 +144,17 @@ pub async fn set(ctx: &Context<'_>) -> Outcome {
 }
 
 async fn set_image(ctx: &Context<'_>) -> Outcome {
-    let (kind, words) = ctx.kind_and_names(1)?;
-    let (names, pairs): (Vec<String>, Vec<String>) =
-        words.into_iter().partition(|w| !w.contains('='));
+    let operands = ctx.operands(1);
+    let (pairs, target): (Vec<String>, Vec<String>) =
+        operands.iter().cloned().partition(|w| w.contains('='));
+    let (kind, names) = match target.as_slice() {
+        [slashed] if slashed.contains('/') => {
+            let (kind, name) = slashed.split_once('/').unwrap_or_default();
+            (ctx.kind(kind)?, vec![name.to_string()])
+        }
+        [kind, names @ ..] => (ctx.kind(kind)?, names.to_vec()),
+        [] => return Err(usage("you must specify the type of resource")),
+    };
     let name = single_name(&names)?;
     if pairs.is_empty() {
         return Err(usage("at least one image update is required"));

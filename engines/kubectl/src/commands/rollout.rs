@@ -73,6 +73,10 @@ fn progress(name: &str, deployment: &Value) -> (String, bool) {
     let total = number("/status/replicas");
     let available = number("/status/availableReplicas");
     let waiting = "Waiting for deployment";
+    let generation = number("/metadata/generation");
+    if number("/status/observedGeneration") < generation {
+        return (format!("{waiting} spec update to be observed..."), false);
+    }
     if updated < wanted {
         return (
             format!(
