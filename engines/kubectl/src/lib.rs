@@ -6,6 +6,7 @@
 //!   `apply`, `rollout`, ...).
 //! - [`probe`]: [`ClusterProbe`], the `Probe` for `resource_*` and
 //!   `pods_ready` checks and `source: cluster` live values.
+//! - [`student`]: a namespace per student on an external cluster.
 //! - [`client`]: [`ClusterClient`], raw requests and kubectl-worded errors.
 //! - [`kinds`]: the kinds the command knows and their REST paths.
 //! - [`args`], [`printer`], [`jsonpath`], [`completion`], [`help`]: parsing,
@@ -34,7 +35,9 @@ pub mod jsonpath;
 pub mod kinds;
 pub mod printer;
 pub mod probe;
+pub mod student;
 
 pub use client::{ApiError, ClientError, ClusterClient};
 pub use command::KubectlCommand;
 pub use probe::ClusterProbe;
+pub use student::{NamespaceError, prepare_student_namespace};
