@@ -247,3 +247,55 @@ async fn completion_answers_from_the_cache() {
     assert!(value.as_str().unwrap().starts_with("pod/hello-tryhackme-"));
     cluster.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_and_watch_stop_on_ctrl_c() {
+    if !scenario_runtime_available().await {
+        return;
+    }
+    let cluster = ScenarioCluster::start().await;
+    let dir = cluster.dir.path().to_path_buf();
+
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let stopper = cancel.clone();
+    let scale = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        cluster
+            .lab(&["scale", "deploy", "hello-tryhackme", "--replicas=2"])
+            .await;
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        stopper.cancel();
+    };
+    let watch = support::run_until(&cluster.lab, &["get", "deploy", "-w"], &dir, cancel.clone());
+    let (watched, ()) = tokio::join!(watch, scale);
+    assert_eq!(watched.code, 0, "{}", watched.stderr);
+    let lines: Vec<&str> = watched.stdout.lines().collect();
+    assert!(lines[0].starts_with("NAME"), "{}", watched.stdout);
+    assert!(
+        lines.len() >= 3,
+        "the scale shows as a new row:\n{}",
+        watched.stdout
+    );
+    assert!(lines.last().unwrap().contains("/2"), "{}", watched.stdout);
+
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let stopper = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        stopper.cancel();
+    });
+    let started = std::time::Instant::now();
+    let followed = support::run_until(
+        &cluster.lab,
+        &["logs", "-f", "deployment/hello-tryhackme", "--tail=1"],
+        &dir,
+        cancel,
+    )
+    .await;
+    assert_eq!(followed.code, 0, "{}", followed.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "Ctrl-C ends logs -f"
+    );
+    cluster.stop().await;
+}

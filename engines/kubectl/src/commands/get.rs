@@ -32,10 +32,106 @@ pub async fn run(ctx: &Context<'_>) -> Outcome {
         false => Some(ctx.namespace()),
     };
 
-    match format {
+    let printed = match format {
         Format::Table { wide } => print_tables(ctx, &request, namespace, wide).await,
-        other => print_objects(ctx, &request, namespace, &other).await,
+        ref other => print_objects(ctx, &request, namespace, other).await,
+    };
+    match (ctx.args.switch("watch"), &format, request.groups.as_slice()) {
+        (false, _, _) => printed,
+        (true, Format::Table { wide }, [(kind, names)]) => {
+            printed?;
+            watch(ctx, kind, names, namespace, *wide).await
+        }
+        (true, _, _) => Err(usage(
+            "the lab's kubectl watches one kind at a time, printed as a table",
+        )),
     }
+}
+
+/// How often `--watch` looks again.
+const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// `get -w`: after the table, prints each row that appears or changes (and
+/// a row that disappears, once more) until Ctrl-C. Polls the server-printed
+/// table; a watch stream would report every intermediate change, and the
+/// ages tick in the last column either way.
+async fn watch(
+    ctx: &Context<'_>,
+    kind: &ResourceKind,
+    names: &[String],
+    namespace: Option<&str>,
+    wide: bool,
+) -> Outcome {
+    let layout = Layout {
+        wide,
+        namespace_column: namespace.is_none() && kind.namespaced,
+        labels: ctx.args.switch("show-labels"),
+        prefix: None,
+    };
+    let mut seen = watched_rows(ctx, kind, names, namespace, &layout).await?;
+    loop {
+        tokio::select! {
+            _ = ctx.cancel.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(WATCH_INTERVAL) => {}
+        }
+        let now = watched_rows(ctx, kind, names, namespace, &layout).await?;
+        let changed = now
+            .iter()
+            .filter(|(key, row)| seen.get(*key).is_none_or(|old| !same_but_age(old, row)));
+        let gone = seen.iter().filter(|(key, _)| !now.contains_key(*key));
+        let lines: Vec<Vec<String>> = changed.chain(gone).map(|(_, row)| row.clone()).collect();
+        if !lines.is_empty() {
+            ctx.out.write(printer::table(&lines)).await?;
+        }
+        seen = now;
+    }
+}
+
+/// Rows keyed by namespace and name.
+async fn watched_rows(
+    ctx: &Context<'_>,
+    kind: &ResourceKind,
+    names: &[String],
+    namespace: Option<&str>,
+    layout: &Layout,
+) -> Result<std::collections::BTreeMap<String, Vec<String>>, Failure> {
+    let (table, _) = table_rows(ctx, names, kind, namespace).await?;
+    let shown = layout.shown(&table);
+    Ok(table
+        .rows
+        .iter()
+        .map(|row| {
+            let key = format!(
+                "{}/{}",
+                row.pointer("/object/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or(""),
+                row.pointer("/object/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+            );
+            (key, layout.row(&table, row, &shown))
+        })
+        .collect())
+}
+
+/// Rows equal apart from the AGE cell (which changes every second).
+fn same_but_age(old: &[String], new: &[String]) -> bool {
+    old.len() == new.len()
+        && old
+            .iter()
+            .zip(new)
+            .all(|(a, b)| a == b || (looks_like_age(a) && looks_like_age(b)))
+}
+
+/// Whether a cell reads like an age (`5s`, `2m3s`, `4d`).
+fn looks_like_age(cell: &str) -> bool {
+    !cell.is_empty()
+        && cell.chars().next().is_some_and(|c| c.is_ascii_digit())
+        && cell
+            .chars()
+            .all(|c| c.is_ascii_digit() || "smhdy".contains(c))
+        && cell.chars().last().is_some_and(|c| "smhdy".contains(c))
 }
 
 fn parse_request(ctx: &Context<'_>) -> Result<Request, Failure> {
@@ -265,10 +361,15 @@ struct Layout {
 }
 
 impl Layout {
-    fn render(&self, table: &Table) -> String {
-        let shown: Vec<usize> = (0..table.columns.len())
+    /// The indexes of the columns shown (priority 0, or all with `-o wide`).
+    fn shown(&self, table: &Table) -> Vec<usize> {
+        (0..table.columns.len())
             .filter(|&i| self.wide || table.columns[i]["priority"].as_i64().unwrap_or(0) == 0)
-            .collect();
+            .collect()
+    }
+
+    fn render(&self, table: &Table) -> String {
+        let shown = self.shown(table);
         let mut header = Vec::new();
         if self.namespace_column {
             header.push("NAMESPACE".to_string());

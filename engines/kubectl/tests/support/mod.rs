@@ -151,6 +151,16 @@ impl ScenarioCluster {
 
 /// Runs a shell command with its output collected.
 pub async fn run_command(command: &dyn ShellCommand, args: &[&str], dir: &Path) -> Run {
+    run_until(command, args, dir, CancellationToken::new()).await
+}
+
+/// Runs a shell command that `cancel` interrupts (Ctrl-C).
+pub async fn run_until(
+    command: &dyn ShellCommand,
+    args: &[&str],
+    dir: &Path,
+    cancel: CancellationToken,
+) -> Run {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     let (stdout, out_rx) = CommandOutput::channel(64);
     let (stderr, err_rx) = CommandOutput::channel(64);
@@ -166,7 +176,7 @@ pub async fn run_command(command: &dyn ShellCommand, args: &[&str], dir: &Path) 
             stderr,
             env: &env,
             files: &files,
-            cancel: CancellationToken::new(),
+            cancel,
             keys: None,
             columns: 200,
         })
