@@ -56,6 +56,9 @@ impl KubectlCommand {
             ctx.out.write(help::text(&[])).await?;
             return Ok(());
         };
+        if matches!(subcommand.as_str(), "apply" | "set" | "rollout") {
+            ctx.refuse_dry_run(subcommand)?;
+        }
         match subcommand.as_str() {
             "get" => commands::get::run(ctx).await,
             "describe" => commands::describe::run(ctx).await,
@@ -128,11 +131,17 @@ impl ShellCommand for KubectlCommand {
             Err(message) => {
                 let _ = invocation
                     .stderr
-                    .line(format!("error: {message}\nSee 'kubectl --help' for usage."))
+                    .line(usage_error(invocation.args, &message))
                     .await;
                 return 1;
             }
         };
+        if args.value("kubeconfig").is_some() || args.value("context").is_some() {
+            let message = "error: the lab's kubectl always talks to this session's cluster; \
+                           --kubeconfig and --context cannot change that";
+            let _ = invocation.stderr.line(message).await;
+            return 1;
+        }
         if args.switch("help") {
             let _ = invocation.stdout.write(help::text(&args.positional)).await;
             return 0;
@@ -157,6 +166,17 @@ impl ShellCommand for KubectlCommand {
             }
         }
     }
+}
+
+/// cobra's wording for a bad flag: `Error: unknown flag: --x` and where
+/// to read the usage.
+fn usage_error(words: &[String], message: &str) -> String {
+    let subcommand = words.iter().find(|w| !w.starts_with('-'));
+    let help = match subcommand {
+        Some(subcommand) => format!("kubectl {subcommand} --help"),
+        None => "kubectl --help".to_string(),
+    };
+    format!("Error: {message}\nSee '{help}' for usage.")
 }
 
 /// Kind names for the word after a subcommand: plural names, short names

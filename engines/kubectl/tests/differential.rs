@@ -68,6 +68,23 @@ const CASES: &[(&str, Compare)] = &[
     ),
     ("get foo", Compare::Text),
     ("get deployment missing", Compare::Text),
+    ("get pods --bogus", Compare::Text),
+    (
+        "create deployment dry --image=hello-tryhackme:latest --dry-run=client -o yaml",
+        Compare::Data,
+    ),
+    (
+        "create deployment dry --image=hello-tryhackme:latest --dry-run=client",
+        Compare::Text,
+    ),
+    (
+        "delete deployment hello-tryhackme --dry-run=client",
+        Compare::Text,
+    ),
+    (
+        "scale deployment hello-tryhackme --replicas=3 --dry-run=client",
+        Compare::Text,
+    ),
     ("api-resources", Compare::Text),
     ("cluster-info", Compare::Text),
     ("version", Compare::ServerVersion),
@@ -93,6 +110,9 @@ async fn lab_kubectl_prints_what_real_kubectl_prints() {
             }
         }
     }
+    let survived = cluster.real(&["get", "deploy", "hello-tryhackme"]).await;
+    assert_eq!(survived.code, 0, "a dry run deleted the deployment");
+
     let passed = CASES.len() - failures.len();
     eprintln!("{passed} of {} commands print the same", CASES.len());
 

@@ -7,6 +7,7 @@ use super::modify::single_name;
 use super::{Context, Failure, Outcome, usage};
 use crate::client::ApiError;
 use crate::kinds::ResourceKind;
+use crate::printer;
 
 /// `kubectl create deployment|namespace NAME ...`.
 pub async fn create(ctx: &Context<'_>) -> Outcome {
@@ -85,6 +86,9 @@ async fn create_object(ctx: &Context<'_>, plural: &str, object: Value, verb: &st
         .as_str()
         .unwrap_or_default()
         .to_string();
+    if ctx.dry_run()? {
+        return print_dry_run(ctx, kind, &name, object, verb).await;
+    }
     ctx.client
         .create(&kind.collection_path(Some(ctx.namespace())), &object)
         .await?;
@@ -92,6 +96,53 @@ async fn create_object(ctx: &Context<'_>, plural: &str, object: Value, verb: &st
         .line(format!("{}/{name} {verb}", kind.qualified()))
         .await?;
     Ok(())
+}
+
+/// `--dry-run`: the object kubectl would send, in the `-o` format, or the
+/// usual message marked "(dry run)".
+async fn print_dry_run(
+    ctx: &Context<'_>,
+    kind: &ResourceKind,
+    name: &str,
+    object: Value,
+    verb: &str,
+) -> Outcome {
+    let text = match ctx.args.value("output") {
+        Some("yaml") => printer::yaml(&as_sent(object)),
+        Some("json") => printer::json(&as_sent(object)),
+        Some("name") => format!("{}/{name}\n", kind.qualified()),
+        Some(other) => {
+            return Err(usage(format!(
+                "unable to match a printer suitable for the output format \"{other}\" in a dry run"
+            )));
+        }
+        None => format!("{}/{name} {verb} (dry run)\n", kind.qualified()),
+    };
+    ctx.out.write(text).await?;
+    Ok(())
+}
+
+/// The object with the empty fields kubectl's client-side objects carry, so
+/// a saved dry run reads like kubectl's.
+fn as_sent(mut object: Value) -> Value {
+    object["metadata"]["creationTimestamp"] = Value::Null;
+    if object["kind"] == "Deployment" {
+        object["spec"]["strategy"] = json!({});
+        object["spec"]["template"]["metadata"]["creationTimestamp"] = Value::Null;
+        if let Some(containers) = object
+            .pointer_mut("/spec/template/spec/containers")
+            .and_then(Value::as_array_mut)
+        {
+            containers
+                .iter_mut()
+                .for_each(|c| c["resources"] = json!({}));
+        }
+    }
+    if object["kind"] == "Namespace" {
+        object["spec"] = json!({});
+    }
+    object["status"] = json!({});
+    object
 }
 
 /// `kubectl expose deployment NAME --port=P [--target-port=T] [--type=T]`.

@@ -65,6 +65,28 @@ impl Context<'_> {
         self.args.positional.get(1 + skip..).unwrap_or(&[])
     }
 
+    /// Whether `--dry-run=client|server` asks to print instead of change.
+    pub fn dry_run(&self) -> Result<bool, Failure> {
+        match self.args.value("dry-run") {
+            None | Some("none") => Ok(false),
+            Some("client" | "server") => Ok(true),
+            Some(other) => Err(usage(format!(
+                "Invalid dry-run value ({other:?}). Must be \"none\", \"server\", or \"client\"."
+            ))),
+        }
+    }
+
+    /// Refuses `--dry-run` where the lab's kubectl would otherwise change
+    /// the cluster anyway.
+    pub fn refuse_dry_run(&self, subcommand: &str) -> Outcome {
+        match self.dry_run()? {
+            true => Err(usage(format!(
+                "--dry-run is not supported by the lab's kubectl for {subcommand}; nothing was changed"
+            ))),
+            false => Ok(()),
+        }
+    }
+
     /// Resolves a kind name or fails as kubectl does.
     pub fn kind(&self, name: &str) -> Result<&'static ResourceKind, Failure> {
         ResourceKind::lookup(name).ok_or_else(|| {

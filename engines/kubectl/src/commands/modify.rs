@@ -21,6 +21,9 @@ pub async fn delete(ctx: &Context<'_>) -> Outcome {
             "resource(s) were provided, but no name was specified",
         ));
     }
+    if ctx.dry_run()? {
+        return delete_dry_run(ctx, kind, &names).await;
+    }
     let mut failed = false;
     for name in names {
         match ctx
@@ -34,6 +37,31 @@ pub async fn delete(ctx: &Context<'_>) -> Outcome {
                     .await?
             }
             Err(error) if error.is_not_found() && ctx.args.switch("ignore-not-found") => {}
+            Err(error) => {
+                ctx.err.line(error.to_string()).await?;
+                failed = true;
+            }
+        }
+    }
+    match failed {
+        true => Err(Failure::Reported),
+        false => Ok(()),
+    }
+}
+
+/// `delete --dry-run`: checks each object exists, deletes nothing.
+async fn delete_dry_run(ctx: &Context<'_>, kind: &ResourceKind, names: &[String]) -> Outcome {
+    let mut failed = false;
+    for name in names {
+        match ctx
+            .client
+            .get(&kind.object_path(ctx.namespace(), name))
+            .await
+        {
+            Ok(_) => {
+                let line = format!("{} \"{name}\" deleted (dry run)", kind.qualified());
+                ctx.out.line(line).await?;
+            }
             Err(error) => {
                 ctx.err.line(error.to_string()).await?;
                 failed = true;
@@ -90,24 +118,37 @@ pub async fn scale(ctx: &Context<'_>) -> Outcome {
     let (kind, names) = ctx.kind_and_names(0)?;
     scalable(kind)?;
     let name = single_name(&names)?;
+    if ctx.dry_run()? {
+        let path = kind.object_path(ctx.namespace(), name);
+        if let Err(error) = ctx.client.get(&path).await {
+            return Err(scale_failure(error));
+        }
+        let line = format!("{}/{name} scaled (dry run)", kind.qualified());
+        ctx.out.line(line).await?;
+        return Ok(());
+    }
     let patch = json!({"spec": {"replicas": replicas}});
     let patched = ctx
         .client
         .merge_patch(&kind.object_path(ctx.namespace(), name), &patch)
         .await;
-    match patched {
-        Err(error) if error.is_not_found() => {
-            if let crate::client::ApiError::Server { message, .. } = &error {
-                return Err(usage(format!("no objects passed to scale {message}")));
-            }
-            return Err(error.into());
-        }
-        other => other?,
-    };
+    if let Err(error) = patched {
+        return Err(scale_failure(error));
+    }
     ctx.out
         .line(format!("{}/{name} scaled", kind.qualified()))
         .await?;
     Ok(())
+}
+
+/// kubectl words a missing object in `scale` as "no objects passed".
+fn scale_failure(error: crate::client::ApiError) -> Failure {
+    match &error {
+        crate::client::ApiError::Server {
+            code: 404, message, ..
+        } => usage(format!("no objects passed to scale {message}")),
+        _ => error.into(),
+    }
 }
 
 fn scalable(kind: &ResourceKind) -> Result<(), Failure> {
