@@ -141,10 +141,25 @@ impl ResourceKind {
         }
     }
 
-    /// The path of one object.
+    /// The path of one object; the name is percent-encoded as kubectl
+    /// encodes it, so a name typed with `?` or `/` stays one path segment.
     pub fn object_path(&self, namespace: &str, name: &str) -> String {
-        format!("{}/{name}", self.collection_path(Some(namespace)))
+        format!("{}/{}", self.collection_path(Some(namespace)), encode(name))
     }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub fn encode(text: &str) -> String {
+    let mut encoded = String::new();
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                encoded.push(char::from(byte))
+            }
+            other => encoded.push_str(&format!("%{other:02X}")),
+        }
+    }
+    encoded
 }
 
 #[cfg(test)]

@@ -69,6 +69,9 @@ const CASES: &[(&str, Compare)] = &[
     ("get foo", Compare::Text),
     ("get deployment missing", Compare::Text),
     ("get pods --bogus", Compare::Text),
+    ("get pods x?y", Compare::Text),
+    ("get pods ../x", Compare::Text),
+    ("get deploy/hello-tryhackme pods", Compare::Text),
     (
         "create deployment dry --image=hello-tryhackme:latest --dry-run=client -o yaml",
         Compare::Data,

@@ -7,6 +7,11 @@ use super::{Context, Failure, Outcome, usage};
 use crate::kinds::{ALL, ResourceKind};
 use crate::{jsonpath, printer};
 
+/// kubectl's complaint about `get pods pod/x`.
+const TYPE_AND_SLASH: &str = "there is no need to specify a resource type as a separate argument \
+     when passing arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' \
+     instead of 'kubectl get resource resource/<resource_name>'";
+
 /// What was asked for: kinds, each with the names given for it (none
 /// lists them all).
 struct Request {
@@ -146,6 +151,9 @@ fn parse_request(ctx: &Context<'_>) -> Result<Request, Failure> {
     if first.contains('/') {
         return slash_request(ctx, operands);
     }
+    if operands[1..].iter().any(|name| name.contains('/')) {
+        return Err(usage(TYPE_AND_SLASH));
+    }
     let mut kinds = Vec::new();
     for name in first.split(',').filter(|n| !n.is_empty()) {
         if name == "all" {
@@ -167,9 +175,9 @@ fn parse_request(ctx: &Context<'_>) -> Result<Request, Failure> {
 fn slash_request(ctx: &Context<'_>, operands: &[String]) -> Result<Request, Failure> {
     let mut groups: Vec<(&'static ResourceKind, Vec<String>)> = Vec::new();
     for operand in operands {
-        let (kind, name) = operand.split_once('/').ok_or_else(|| {
-            usage("there is no need to specify a resource type as a separate argument when passing arguments in resource/name form")
-        })?;
+        let (kind, name) = operand
+            .split_once('/')
+            .ok_or_else(|| usage(TYPE_AND_SLASH))?;
         let kind = ctx.kind(kind)?;
         match groups.iter_mut().find(|(k, _)| *k == kind) {
             Some((_, names)) => names.push(name.to_string()),
@@ -325,19 +333,7 @@ fn list_path(ctx: &Context<'_>, kind: &ResourceKind, namespace: Option<&str>) ->
     path
 }
 
-/// Percent-encodes a query value.
-pub fn encode(text: &str) -> String {
-    let mut encoded = String::new();
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                encoded.push(char::from(byte))
-            }
-            other => encoded.push_str(&format!("%{other:02X}")),
-        }
-    }
-    encoded
-}
+pub use crate::kinds::encode;
 
 fn to_table(mut value: Value) -> Table {
     let columns = value["columnDefinitions"]
