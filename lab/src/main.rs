@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     } else {
         lab::engines::PaneChoice::LabShell
     };
-    match cli.execute(lab::engines::local_wiring(pane)) {
+    match cli.execute(lab::engines::local_wiring(pane, &data_dir)) {
         Ok(code) => code,
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "lab failed");

@@ -5,10 +5,13 @@
 //! shell on its own), `images` (the offline image pipeline), `cluster serve`
 //! (the embedded control plane) and `user add` / `user passwd`.
 
+pub mod cluster;
 pub mod doctor;
+pub mod images;
 pub mod progress;
 pub mod run;
 pub mod schema;
+pub mod shell;
 pub mod validate;
 
 use std::path::PathBuf;
@@ -55,6 +58,9 @@ Examples:
   lab run ./my-scenario.yaml            try a scenario file you are writing
   lab validate scenarios/               check scenario files, file:line:column
   lab progress --format csv > out.csv   export every learner's progress
+  lab shell < steps.sh                  run lab shell lines without the TUI
+  lab images build                      build the lab's images for offline use
+  lab cluster serve                     a Kubernetes API for your own kubectl
   lab doctor                            see what is installed and what is missing";
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +77,15 @@ pub enum Command {
     /// Report the data directory, the scenarios found and the state of each
     /// engine, with what to do about anything missing.
     Doctor,
+    /// The lab shell without the TUI: runs lines from standard input with
+    /// a scenario's engines (docker, curl, vm, ...).
+    Shell(shell::ShellArgs),
+    /// The lab's Docker images and Linux guest, built locally for offline use.
+    #[command(subcommand)]
+    Images(images::ImagesCommand),
+    /// The embedded Kubernetes cluster on its own.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,6 +145,9 @@ impl Cli {
             Command::Scenario(ScenarioCommand::Schema) => Ok(schema::execute()),
             Command::Progress(args) => progress::execute(&args, &data_dir),
             Command::Doctor => Ok(doctor::execute(&data_dir, dir, &wiring.engine_checks)),
+            Command::Shell(args) => shell::execute(&args, &data_dir, dir),
+            Command::Images(command) => images::execute(&command, &data_dir),
+            Command::Cluster(command) => cluster::execute(&command, &data_dir, dir),
         }
     }
 }
@@ -137,6 +155,16 @@ impl Cli {
 /// `--scenarios`, else `./scenarios` when it is a directory.
 fn scenarios_dir(explicit: Option<PathBuf>) -> Option<PathBuf> {
     explicit.or_else(|| Some(PathBuf::from("scenarios")).filter(|dir| dir.is_dir()))
+}
+
+/// The runtime a subcommand's engine work runs on.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the background runtime")
 }
 
 /// The built-in scenarios joined by those in `dir`.

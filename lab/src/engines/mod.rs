@@ -22,6 +22,7 @@ pub mod checks;
 pub mod pane;
 pub mod recorder;
 
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -31,7 +32,7 @@ use lab_docker::{
     ImageCatalog, PortMap,
 };
 use lab_engine_api::{EngineKind, EngineState, EngineStatus, ShellCommand};
-use lab_kvm::{KvmProbe, KvmSession, VmCommand, VmConfig};
+use lab_kvm::{KvmProbe, KvmSession, LinuxGuestArtifacts, VmCommand, VmConfig};
 use lab_scenario::LoadedScenario;
 use lab_shell::{CommandRegistry, ShellConfig, ShellPane};
 use tokio::runtime::Handle;
@@ -50,6 +51,8 @@ pub struct LabEngines {
     pub docker: Arc<DockerEngine>,
     pub ports: Arc<PortMap>,
     pub images: Arc<ImageCatalog>,
+    /// The Linux guest `lab images build` prepared, for `vm start linux`.
+    pub linux_guest: Option<LinuxGuestArtifacts>,
 }
 
 impl Default for LabEngines {
@@ -65,7 +68,15 @@ impl LabEngines {
             docker: Arc::new(DockerEngine::new()),
             ports: Arc::new(PortMap::default()),
             images: Arc::new(ImageCatalog::embedded()),
+            linux_guest: None,
         }
+    }
+
+    /// Lets sessions boot the Linux guest prepared in `cache_dir` (the
+    /// data directory), if it is there.
+    pub fn with_guest_cache(mut self, cache_dir: &Path) -> Self {
+        self.linux_guest = lab_kvm::cached_linux_guest(cache_dir);
+        self
     }
 
     /// Removes containers left by lab processes that are gone, on a task:
@@ -102,7 +113,7 @@ impl LabEngines {
             engines.start_docker(self, session);
         }
         if wanted.contains(&EngineKind::Kvm) {
-            engines.start_kvm(session);
+            engines.start_kvm(session, self.linux_guest.clone());
         }
         if wanted.contains(&EngineKind::Cluster) {
             engines.start_cluster(session, scenario);
@@ -249,8 +260,12 @@ impl SessionEngines {
         self.docker = Some(docker);
     }
 
-    fn start_kvm(&mut self, session: &Session) {
-        let kvm = Arc::new(KvmSession::new(VmConfig::default()));
+    fn start_kvm(&mut self, session: &Session, linux_guest: Option<LinuxGuestArtifacts>) {
+        let mut kvm = KvmSession::new(VmConfig::default());
+        if let Some(guest) = linux_guest {
+            kvm = kvm.with_linux_guest(guest);
+        }
+        let kvm = Arc::new(kvm);
         self.registry
             .register(Arc::new(VmCommand::new(Arc::clone(&kvm))));
         session.attach_probe(Arc::new(KvmProbe::new(Arc::clone(&kvm))));
@@ -355,8 +370,8 @@ pub fn scenario_start_hook(
 
 /// The wiring of the local `lab`: real engine checks, and a session of
 /// engines for each scenario opened, ended when the learner quits.
-pub fn local_wiring(choice: PaneChoice) -> Wiring {
-    let lab = Arc::new(LabEngines::new());
+pub fn local_wiring(choice: PaneChoice, data_dir: &Path) -> Wiring {
+    let lab = Arc::new(LabEngines::new().with_guest_cache(data_dir));
     let slot = SessionSlot::default();
     let end_slot = Arc::clone(&slot);
     let mut start = scenario_start_hook(Arc::clone(&lab), slot, choice);
