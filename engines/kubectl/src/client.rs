@@ -150,6 +150,19 @@ impl ClusterClient {
             .await
     }
 
+    /// A JSON patch (RFC 6902): a list of operations, applied without a
+    /// resource version, so a controller's status write in between does
+    /// not make it conflict.
+    pub async fn json_patch(&self, path: &str, operations: &Value) -> Result<Value, ApiError> {
+        self.send_body(
+            Method::PATCH,
+            path,
+            "application/json-patch+json",
+            operations,
+        )
+        .await
+    }
+
     pub async fn delete(&self, path: &str) -> Result<Value, ApiError> {
         self.send(Method::DELETE, path, "application/json", None)
             .await

@@ -222,7 +222,11 @@ async fn set_image(ctx: &Context<'_>) -> Outcome {
             }
         }
     }
-    ctx.client.replace(&path, &object).await?;
+    let containers = Value::Array(containers.clone());
+    let operations = json!([
+        {"op": "replace", "path": "/spec/template/spec/containers", "value": containers}
+    ]);
+    ctx.client.json_patch(&path, &operations).await?;
     ctx.out
         .line(format!("{}/{name} image updated", kind.qualified()))
         .await?;

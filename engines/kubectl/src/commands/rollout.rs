@@ -193,9 +193,8 @@ async fn undo(ctx: &Context<'_>, kind: &ResourceKind, name: &str) -> Outcome {
     {
         labels.remove("pod-template-hash");
     }
-    let mut updated = deployment.clone();
-    updated["spec"]["template"] = template;
-    ctx.client.replace(&path, &updated).await?;
+    let operations = json!([{"op": "replace", "path": "/spec/template", "value": template}]);
+    ctx.client.json_patch(&path, &operations).await?;
     ctx.out
         .line(format!("{}/{name} rolled back", kind.qualified()))
         .await?;
