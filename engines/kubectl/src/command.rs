@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use lab_engine_api::{Invocation, ShellCommand};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::args::Args;
 use crate::client::{ClientError, ClusterClient};
@@ -155,7 +156,12 @@ impl ShellCommand for KubectlCommand {
             stdin: invocation.stdin.clone(),
             cancel: invocation.cancel.clone(),
         };
-        let outcome = self.dispatch(&ctx).await;
+        let subcommand = args.positional.first().map(String::as_str).unwrap_or("");
+        let span = tracing::debug_span!("kubectl", subcommand, namespace = ctx.namespace());
+        let outcome = self.dispatch(&ctx).instrument(span).await;
+        if let Err(failure) = &outcome {
+            tracing::debug!(%failure, "kubectl command failed");
+        }
         self.names.refresh_soon();
         match outcome {
             Ok(()) => 0,
