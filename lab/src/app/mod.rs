@@ -31,7 +31,7 @@ use lab_scenario::LoadedScenario;
 use ratatui::Frame;
 use ratatui::layout::Size;
 
-pub use pane::{PaneReply, PaneStatus, TerminalPane};
+pub use pane::{PaneReply, PaneStatus, StatusSource, TerminalPane};
 pub use run::{Feedback, ScenarioRun, TaskMark};
 pub use theme::Theme;
 
@@ -136,6 +136,9 @@ pub struct App {
     pane_status: PaneStatus,
     engines: BTreeMap<EngineKind, EngineStatus>,
     notice: Option<String>,
+    status_source: Option<Box<dyn StatusSource>>,
+    /// The last line read from `status_source`, drawn in the status bar.
+    live_status: Option<String>,
 }
 
 impl std::fmt::Debug for App {
@@ -167,6 +170,8 @@ impl App {
             pane_status: PaneStatus::Starting,
             engines: BTreeMap::new(),
             notice: None,
+            status_source: None,
+            live_status: None,
         }
     }
 
@@ -179,6 +184,7 @@ impl App {
                 Flow::Continue
             }
             AppEvent::Tick => {
+                self.refresh_live_status();
                 actions::rerun_unfinished_checks(self);
                 Flow::Continue
             }
@@ -225,7 +231,28 @@ impl App {
     /// Lets the pane take in output produced in the background; true when
     /// the screen needs drawing again. Drivers call this on every turn.
     pub fn poll_pane(&mut self) -> bool {
-        self.pane.as_mut().is_some_and(|pane| pane.poll())
+        let pane = self.pane.as_mut().is_some_and(|pane| pane.poll());
+        let status = self.refresh_live_status();
+        pane || status
+    }
+
+    /// Plugs in a live status line (the session's VM), replacing any other.
+    pub fn set_status_source(&mut self, source: Box<dyn StatusSource>) {
+        self.status_source = Some(source);
+        self.refresh_live_status();
+    }
+
+    /// The live status line as last read, for drawing.
+    pub fn live_status(&self) -> Option<&str> {
+        self.live_status.as_deref()
+    }
+
+    /// Reads the status source again; true when the line changed.
+    fn refresh_live_status(&mut self) -> bool {
+        let line = self.status_source.as_ref().and_then(|source| source.line());
+        let changed = line != self.live_status;
+        self.live_status = line;
+        changed
     }
 
     /// Removes the pane (the shell ended) and says why in its place.

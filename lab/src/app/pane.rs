@@ -70,3 +70,11 @@ impl PaneStatus {
         }
     }
 }
+
+/// A one-line live status an engine shows in the status bar while it has
+/// something running (the VM's exit counters). The App reads it on ticks
+/// and pane polls and keeps the text, so drawing never calls an engine.
+pub trait StatusSource: Send {
+    /// The line to show now, or `None` to show nothing.
+    fn line(&self) -> Option<String>;
+}

@@ -17,10 +17,12 @@
 //! - [`pane`]: the App's terminal pane around the lab shell or a host shell.
 //! - [`recorder`]: command lines into the progress store.
 //! - [`checks`]: the engine lines of `lab doctor`.
+//! - [`vm_status`]: the VM's exit counters in the status bar.
 
 pub mod checks;
 pub mod pane;
 pub mod recorder;
+pub mod vm_status;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +34,7 @@ use lab_docker::{
     ImageCatalog, PortMap,
 };
 use lab_engine_api::{EngineKind, EngineState, EngineStatus, ShellCommand};
+use lab_kubectl::{ClusterClient, ClusterProbe, KubectlCommand};
 use lab_kvm::{KvmProbe, KvmSession, LinuxGuestArtifacts, VmCommand, VmConfig};
 use lab_scenario::LoadedScenario;
 use lab_shell::{CommandRegistry, ShellConfig, ShellPane};
@@ -187,6 +190,14 @@ impl SessionEngines {
         });
         let pane = LabShellPane::new(ShellPane::new(config, 24, 80), self.runtime.clone(), late);
         app.attach_pane(Box::new(pane));
+        self.attach_status(app);
+    }
+
+    /// Shows the session VM's exit counters in the App's status bar.
+    pub fn attach_status(&self, app: &mut App) {
+        if let Some(kvm) = &self.kvm {
+            app.set_status_source(Box::new(vm_status::VmStatusLine::new(Arc::clone(kvm))));
+        }
     }
 
     /// Waits until the cluster (if the scenario has one) has started or
@@ -216,19 +227,29 @@ impl SessionEngines {
             let _ = start.await;
         }
         let cluster = self.cluster.lock().ok().and_then(|mut slot| slot.take());
+        let had_cluster = cluster.is_some();
         if let Some(cluster) = cluster {
             cluster.shutdown().await;
         }
         if let Some(kvm) = &self.kvm {
             kvm.stop();
         }
-        if let Some(docker) = &self.docker {
-            match docker.shutdown().await {
-                Ok(report) => {
-                    tracing::info!(session = %self.id, ?report, "session containers removed")
-                }
-                Err(error) => tracing::warn!(session = %self.id, %error, "session cleanup failed"),
-            }
+        self.remove_containers().await;
+        if had_cluster {
+            // A pod container whose creation was already under way when the
+            // cluster stopped can appear just after the first sweep; a
+            // second one a moment later catches it. The orphan sweep at the
+            // next lab start removes anything later still.
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            self.remove_containers().await;
+        }
+    }
+
+    async fn remove_containers(&self) {
+        let Some(docker) = &self.docker else { return };
+        match docker.shutdown().await {
+            Ok(report) => tracing::info!(session = %self.id, ?report, "session containers removed"),
+            Err(error) => tracing::warn!(session = %self.id, %error, "session cleanup failed"),
         }
     }
 
@@ -311,10 +332,18 @@ impl ClusterStart {
             tracing::warn!(session = %self.session_id, error = %error_chain(&error), "scenario manifests refused");
         }
         let detail = format!("embedded cluster at {}", cluster.base_url());
-        // The lab shell's kubectl and the cluster probe plug in here once
-        // the kubectl engine crate provides them; until then `kubectl`
-        // answers that its engine is not available in this session.
-        let _ = &self.late_commands;
+        match ClusterClient::from_kubeconfig_yaml(&cluster.kubeconfig_yaml()).await {
+            Ok(client) => {
+                let kubectl: Arc<dyn ShellCommand> = Arc::new(KubectlCommand::new(client.clone()));
+                // The pane may be gone already; then nobody needs kubectl.
+                let _ = self.late_commands.send(kubectl);
+                self.reporter
+                    .attach_probe(Arc::new(ClusterProbe::new(client)));
+            }
+            Err(error) => {
+                tracing::warn!(session = %self.session_id, error = %error_chain(&error), "no kubectl client for the session's cluster");
+            }
+        }
         if let Ok(mut slot) = self.slot.lock() {
             *slot = Some(cluster);
         }
@@ -357,7 +386,10 @@ pub fn scenario_start_hook(
         let mut engines = lab.start_session(app.session(), &scenario);
         match choice {
             PaneChoice::LabShell => engines.attach_to_app(app, scenario_id),
-            PaneChoice::HostShell => attach_host_shell(app),
+            PaneChoice::HostShell => {
+                attach_host_shell(app);
+                engines.attach_status(app);
+            }
         }
         let previous = slot.lock().ok().and_then(|mut slot| slot.replace(engines));
         if let Some(mut previous) = previous {

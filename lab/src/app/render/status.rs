@@ -39,7 +39,12 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
             .label(label)
             .filled_style(app.theme.good())
             .unfilled_style(app.theme.muted());
-        frame.render_widget(gauge, progress);
+        let live = live_status(app);
+        let width = u16::try_from(live.width()).unwrap_or(u16::MAX);
+        let [gauge_area, live_area] =
+            Layout::horizontal([Constraint::Min(0), Constraint::Length(width)]).areas(progress);
+        frame.render_widget(gauge, gauge_area);
+        frame.render_widget(Paragraph::new(live), live_area);
     }
     let engines = engine_line(app);
     let width = u16::try_from(engines.width()).unwrap_or(u16::MAX);
@@ -77,4 +82,12 @@ fn engine_line(app: &App) -> Line<'static> {
         spans.push(Span::styled(mark, style));
     }
     Line::from(spans)
+}
+
+/// The live line of a running engine (the VM's exit counters), if any.
+fn live_status(app: &App) -> Line<'static> {
+    match app.live_status() {
+        Some(text) => Line::styled(format!(" {text} "), app.theme.muted()),
+        None => Line::default(),
+    }
 }
