@@ -261,6 +261,12 @@ impl App {
         self.pane.take()
     }
 
+    /// Shows `text` in the status line until the next key (the SSH driver
+    /// says so when the learner is logged in twice).
+    pub fn set_notice(&mut self, text: impl Into<String>) {
+        self.notice = Some(text.into());
+    }
+
     pub fn set_pane_status(&mut self, status: PaneStatus) {
         self.pane_status = status;
     }

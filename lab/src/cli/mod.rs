@@ -11,7 +11,9 @@ pub mod images;
 pub mod progress;
 pub mod run;
 pub mod schema;
+pub mod serve;
 pub mod shell;
+pub mod user;
 pub mod validate;
 
 use std::path::PathBuf;
@@ -61,6 +63,8 @@ Examples:
   lab shell < steps.sh                  run lab shell lines without the TUI
   lab images build                      build the lab's images for offline use
   lab cluster serve                     a Kubernetes API for your own kubectl
+  lab serve                             serve the lab over SSH (ssh -p 2222 thmuser@127.0.0.1)
+  lab user add alice                    add a student account for `lab serve`
   lab doctor                            see what is installed and what is missing";
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +90,11 @@ pub enum Command {
     /// The embedded Kubernetes cluster on its own.
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
+    /// Serve the lab over SSH: every student who logs in gets the TUI.
+    Serve(serve::ServeArgs),
+    /// Student accounts for `lab serve`.
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,6 +157,8 @@ impl Cli {
             Command::Shell(args) => shell::execute(&args, &data_dir, dir),
             Command::Images(command) => images::execute(&command, &data_dir),
             Command::Cluster(command) => cluster::execute(&command, &data_dir, dir),
+            Command::Serve(args) => serve::execute(&args, &data_dir, dir),
+            Command::User(command) => user::execute(&command, &data_dir),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Drivers run an [`App`](crate::app::App) against a real screen.
 //!
 //! - [`terminal`]: the local terminal (raw mode, alternate screen, mouse).
+//! - [`ssh`]: one App per SSH terminal, rendered into bytes for lab-ssh.
 //!
-//! The SSH server has its own driver that renders into a byte buffer per
-//! session; both only call `handle_event` and `render`.
+//! Both only call `handle_event` and `render`.
 
+pub mod ssh;
 pub mod terminal;
