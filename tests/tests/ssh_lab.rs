@@ -1,11 +1,8 @@
-//! The real lab TUI over SSH: a student logs in with an SSH client library
-//! (russh), sees the scenario picker, opens the shipped scenario, resizes,
-//! quits, and reconnects to find the session again.
-//!
-//! `LabSshFactory` below adapts `lab::app::App` to `lab_ssh::SessionFactory`
-//! the way `lab serve` needs to. Engines are not started here (the
-//! `ScenarioStarted` flow is ignored): this test is about the SSH path; once
-//! the lab crate ships its own factory, this test should use that instead.
+//! The real lab TUI over SSH through the picker: a student logs in with an
+//! SSH client library (russh), sees the scenario picker (two scenarios are
+//! served), opens one, which starts its engines and attaches the lab shell
+//! the way `lab serve` does (`lab::driver::ssh::LabSessionFactory`),
+//! resizes, quits, and reconnects to find the picker again.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,112 +11,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossterm::event::Event;
-use lab::app::{App, AppConfig, AppEvent, Flow, Theme};
-use lab::session::{Session, SessionEvent};
-use lab::store::{ProgressStore, SharedStore};
+use lab::driver::ssh::LabSessionFactory;
+use lab::engines::LabEngines;
+use lab::store::ProgressStore;
 use lab_scenario::LoadedScenario;
-use lab_ssh::{
-    CancellationToken, Limits, RemoteTerminal, Server, ServerConfig, SessionContext,
-    SessionFactory, SessionOpenError, TermSize, TerminalSession,
-};
+use lab_ssh::{CancellationToken, Limits, Server, ServerConfig};
 use russh::client;
 use russh::{ChannelMsg, Disconnect};
-use tokio::sync::mpsc::UnboundedReceiver;
-
-fn size_of(size: TermSize) -> ratatui::layout::Size {
-    ratatui::layout::Size::new(size.cols, size.rows)
-}
-
-/// Opens one lab App per SSH terminal, over one shared progress store.
-struct LabSshFactory {
-    scenarios: Vec<LoadedScenario>,
-    store: SharedStore,
-    runtime: tokio::runtime::Handle,
-}
-
-impl SessionFactory for LabSshFactory {
-    fn open(
-        &self,
-        context: SessionContext,
-        size: TermSize,
-    ) -> Result<Box<dyn TerminalSession>, SessionOpenError> {
-        let (session, events) =
-            Session::new(self.runtime.clone(), self.store.clone(), &context.user);
-        let config = AppConfig {
-            user: context.user.clone(),
-            theme: Theme::plain(),
-            size: size_of(size),
-        };
-        let app = App::new(self.scenarios.clone(), session, config);
-        let terminal =
-            RemoteTerminal::new(size).map_err(|e| SessionOpenError::new(e.to_string()))?;
-        Ok(Box::new(LabSshSession {
-            app,
-            events,
-            terminal,
-            exit: false,
-            ticks: 0,
-        }))
-    }
-}
-
-struct LabSshSession {
-    app: App,
-    events: UnboundedReceiver<SessionEvent>,
-    terminal: RemoteTerminal,
-    exit: bool,
-    ticks: u32,
-}
-
-impl LabSshSession {
-    fn apply(&mut self, event: AppEvent) {
-        if self.app.handle_event(event) == Flow::Quit {
-            self.exit = true;
-        }
-    }
-
-    fn drain_background(&mut self) {
-        while let Ok(event) = self.events.try_recv() {
-            self.apply(AppEvent::Session(event));
-        }
-        self.app.poll_pane();
-    }
-}
-
-impl TerminalSession for LabSshSession {
-    fn input(&mut self, event: Event) {
-        self.apply(AppEvent::Terminal(event));
-    }
-
-    fn resize(&mut self, size: TermSize) {
-        let _ = self.terminal.resize(size);
-        self.apply(AppEvent::Terminal(Event::Resize(size.cols, size.rows)));
-    }
-
-    fn render(&mut self) -> Vec<u8> {
-        self.drain_background();
-        let app = &self.app;
-        self.terminal
-            .draw(|frame| app.render(frame))
-            .unwrap_or_default()
-    }
-
-    fn tick(&mut self) -> bool {
-        self.ticks += 1;
-        if self.ticks.is_multiple_of(3) {
-            self.apply(AppEvent::Tick);
-        }
-        self.drain_background();
-        true
-    }
-
-    fn wants_exit(&self) -> bool {
-        self.exit
-    }
-
-    fn close(&mut self) {}
-}
 
 fn shipped_scenario() -> LoadedScenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -127,13 +25,22 @@ fn shipped_scenario() -> LoadedScenario {
     lab_scenario::load_file(&path).unwrap_or_else(|problems| panic!("{problems:#?}"))
 }
 
+/// The shipped scenario under another id and title, so the picker shows.
+fn second_scenario() -> LoadedScenario {
+    let mut copy = shipped_scenario();
+    copy.scenario.id = "second-copy".to_owned();
+    copy.scenario.title = "A Second Copy".to_owned();
+    copy
+}
+
 async fn start_lab_server(data_dir: &Path) -> (std::net::SocketAddr, CancellationToken) {
     let store = ProgressStore::open_in(data_dir).unwrap().shared();
-    let factory = LabSshFactory {
-        scenarios: vec![shipped_scenario()],
+    let factory = LabSessionFactory::new(
+        vec![shipped_scenario(), second_scenario()],
         store,
-        runtime: tokio::runtime::Handle::current(),
-    };
+        Arc::new(LabEngines::new()),
+        tokio::runtime::Handle::current(),
+    );
     let mut config = ServerConfig::new(data_dir);
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.limits = Limits::default();
@@ -242,6 +149,8 @@ async fn student_logs_in_over_ssh_opens_the_scenario_resizes_and_quits() {
 
     student.send(b"\r").await;
     student.wait_until_changed_from_picker().await;
+    // Opening the scenario from the picker attached the lab shell.
+    student.wait_for("thmuser@lab").await;
 
     // Narrow terminals get the panes as tabs instead of side by side.
     let tabs = "Tasks │ Lesson │ Questions";

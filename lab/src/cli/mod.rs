@@ -1,9 +1,7 @@
 //! The `lab` command line: one module per subcommand.
 //!
-//! Subcommands still to come each get a variant of [`Command`] and a module
-//! here when they are built: `serve` (the SSH server), `shell` (the lab
-//! shell on its own), `images` (the offline image pipeline), `cluster serve`
-//! (the embedded control plane) and `user add` / `user passwd`.
+//! Each subcommand is a variant of [`Command`] and a module here; `serve`
+//! (the SSH server) and `user` (its accounts) wire in lab-ssh.
 
 pub mod cluster;
 pub mod doctor;
