@@ -144,8 +144,13 @@ impl Student {
     }
 
     async fn wait_for(&mut self, needle: &str) {
+        self.wait_for_times(needle, 1).await;
+    }
+
+    /// Waits until `needle` shows `times` times on the screen.
+    async fn wait_for_times(&mut self, needle: &str, times: usize) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while !self.text().contains(needle) {
+        while self.text().matches(needle).count() < times {
             match tokio::time::timeout_at(deadline, self.channel.wait()).await {
                 Ok(Some(ChannelMsg::Data { data })) => self.screen.process(&data),
                 Ok(Some(_)) => {}
@@ -313,6 +318,92 @@ async fn second_log_in_of_one_user_works_and_is_told_about_the_first() {
 
     first.leave().await;
     second.leave().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lab_shell_runs_over_ssh_and_its_lines_are_recorded() {
+    let server = LabServer::start().await;
+    let mut student = Student::log_in(server.addr, 140, 40).await;
+    student.wait_for("thmuser@lab").await;
+
+    student.send(b"\t\t").await; // Lesson -> Questions -> Terminal
+    student.send(b"echo printed-over-ssh\r").await;
+    // The typed line, then the output, which arrives from the shell's task
+    // without another key press.
+    student.wait_for_times("printed-over-ssh", 2).await;
+    let commands = lock(&server.store)
+        .unwrap()
+        .commands(USER, SCENARIO)
+        .unwrap();
+    assert!(
+        commands.iter().any(|c| c.line == "echo printed-over-ssh"),
+        "{commands:#?}"
+    );
+
+    student.leave().await;
+    server.stop().await;
+}
+
+/// Names of the Docker containers labelled with a session of `user` in
+/// this process; `None` when no Docker Engine answers.
+fn session_containers(user: &str) -> Option<Vec<String>> {
+    let output = std::process::Command::new("docker")
+        .args(["ps", "-a", "--format", "{{.Label \"lab.session\"}}"])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())?;
+    let prefix = format!("{user}-{}-", std::process::id());
+    let text = String::from_utf8_lossy(&output.stdout);
+    Some(
+        text.lines()
+            .filter(|label| label.starts_with(&prefix))
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_a_session_removes_its_containers() {
+    if session_containers("carol").is_none() {
+        eprintln!("SKIPPED: no Docker Engine answers (scripts/setup-host starts dockerd)");
+        return;
+    }
+    let server = LabServer::start_with_users(|dir| {
+        let path = dir.join("users.toml");
+        lab_ssh::users::add_user(&path, "carol", Some("carol-pass"), &[]).unwrap();
+        Some(path)
+    })
+    .await;
+    let mut handle = connect(server.addr).await;
+    let auth = handle
+        .authenticate_password("carol", "carol-pass")
+        .await
+        .unwrap();
+    assert!(auth.success());
+    let mut student = Student::open(handle, 140, 40).await;
+    student.wait_for(TITLE).await;
+
+    // The scenario's cluster runs its pods as containers of this session.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while session_containers("carol").unwrap().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the session's pods never started"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    student.leave().await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = session_containers("carol").unwrap();
+        if left.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "left behind: {left:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     server.stop().await;
 }
 
