@@ -27,7 +27,9 @@ use crate::session::{Session, SessionEvent};
 use crate::store::SharedStore;
 
 /// How often the lab shell's background output is looked at between
-/// ticks; output is drawn this soon after a command prints it.
+/// ticks; output is drawn this soon after a command prints it. The pane has
+/// no way to wake the driver itself; a wake-up handle on `TerminalPane`
+/// would make this polling unnecessary.
 const PANE_POLL: Duration = Duration::from_millis(150);
 
 /// The App's [`AppEvent::Tick`] (re-running unfinished checks) comes every
