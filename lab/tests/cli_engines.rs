@@ -56,7 +56,10 @@ fn lab_shell_exits_with_the_last_lines_status() {
     let out = lab(data.path(), &["shell"], "echo fine\nno-such-command\n");
     assert_eq!(out.status.code(), Some(127));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("no-such-command: command not found"), "{stdout}");
+    assert!(
+        stdout.contains("no-such-command: command not found"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -34,6 +34,15 @@ fn q_quits_outside_an_answer_box_and_types_inside_one() {
 }
 
 #[test]
+fn ctrl_c_quits_from_the_lesson_and_does_not_run_the_checks() {
+    let (mut h, _dir) = opened(Size::new(140, 36));
+    h.focus(Focus::Lesson);
+    assert_eq!(h.ctrl('c'), Flow::Quit);
+    h.focus(Focus::Tasks);
+    assert_eq!(h.ctrl('c'), Flow::Quit);
+}
+
+#[test]
 fn help_opens_with_question_mark_or_f1_and_closes_with_esc() {
     let (mut h, _dir) = opened(Size::new(140, 36));
     h.key(KeyCode::Char('?'));

@@ -100,6 +100,9 @@ fn scenario_key(app: &mut App, key: KeyEvent) -> Flow {
     if app.focus == Focus::Terminal {
         return terminal_key(app, key);
     }
+    if is_ctrl_c(key) {
+        return Flow::Quit;
+    }
     let in_answer_box = app.focus == Focus::Questions && typing(app);
     if let Some(flow) = in_answer_box.then(|| answer_box_key(app, key)).flatten() {
         return flow;
