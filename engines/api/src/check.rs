@@ -186,11 +186,17 @@ pub struct CheckOutcome {
 
 impl CheckOutcome {
     pub fn pass(detail: impl Into<String>) -> Self {
-        CheckOutcome { passed: true, detail: detail.into() }
+        CheckOutcome {
+            passed: true,
+            detail: detail.into(),
+        }
     }
 
     pub fn fail(detail: impl Into<String>) -> Self {
-        CheckOutcome { passed: false, detail: detail.into() }
+        CheckOutcome {
+            passed: false,
+            detail: detail.into(),
+        }
     }
 }
 
