@@ -176,14 +176,9 @@ impl EmbeddedCluster {
         format!("http://{}", self.address)
     }
 
-    /// The shared state, for probes and tests that read objects directly.
+    /// The shared state, for tests that read objects directly.
     pub fn state(&self) -> &Arc<ClusterState> {
         &self.state
-    }
-
-    /// The scenario checks' view of this cluster.
-    pub fn probe(&self) -> crate::probe::ClusterProbe {
-        crate::probe::ClusterProbe::new(self.state.clone())
     }
 
     /// A kubeconfig whose current context points at this cluster, namespace

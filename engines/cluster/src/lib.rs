@@ -16,7 +16,6 @@
 //! - [`runtime`]: the [`runtime::PodRuntime`] trait and its Docker runtime.
 //! - [`seed`]: the starting state (node `minikube`, kube-system pods).
 //! - [`resources`]: the table of served kinds.
-//! - [`probe`]: scenario checks and live answers against one cluster.
 //! - [`doctor`]: the engine's line in `lab doctor`.
 
 // Tests may unwrap: a panic there is a failed test.
@@ -28,7 +27,6 @@ pub mod controllers;
 pub mod doctor;
 pub mod names;
 pub mod objects;
-pub mod probe;
 pub mod resources;
 pub mod runtime;
 pub mod seed;
@@ -37,4 +35,3 @@ pub mod time;
 
 pub use cluster::{ClusterConfig, ClusterError, EmbeddedCluster, serve};
 pub use doctor::engine_status;
-pub use probe::ClusterProbe;
