@@ -302,6 +302,12 @@ impl ScratchFiles for ScratchView {
     fn read(&self, path: &str) -> Option<Vec<u8>> {
         self.fs.read_file(&resolve_path(&self.cwd, path)).ok()
     }
+
+    fn write(&self, path: &str, bytes: &[u8]) -> Result<(), String> {
+        self.fs
+            .write_file(&resolve_path(&self.cwd, path), bytes, false)
+            .map_err(|error| error.to_string())
+    }
 }
 
 #[cfg(test)]
@@ -310,6 +316,21 @@ mod tests {
 
     fn fs() -> ScratchFs {
         ScratchFs::new("/home/thmuser", ScratchLimits::default())
+    }
+
+    #[test]
+    fn commands_write_through_the_view_relative_to_the_working_directory() {
+        let view = ScratchView {
+            fs: fs(),
+            cwd: "/home/thmuser".to_owned(),
+        };
+        view.write("page.html", b"<h1>hi</h1>").unwrap();
+        assert_eq!(
+            view.fs.read_file("/home/thmuser/page.html").unwrap(),
+            b"<h1>hi</h1>"
+        );
+        assert_eq!(view.read("page.html").unwrap(), b"<h1>hi</h1>");
+        assert!(view.write("no/such/dir/page.html", b"x").is_err());
     }
 
     #[test]

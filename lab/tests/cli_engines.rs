@@ -51,6 +51,25 @@ fn lab_shell_runs_piped_lines_with_the_scenario_engines() {
 }
 
 #[test]
+fn curl_saves_a_page_into_the_scratch_files() {
+    if !docker_answers() {
+        eprintln!("SKIPPED: dockerd does not answer, so no Flask app to fetch");
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let lines = "docker run -p 5000:5000 -d cryillic/thm_example_app > id.txt\n\
+                 sleep 2\n\
+                 curl -s -o page.html localhost:5000 || sleep 5\n\
+                 curl -s -o page.html localhost:5000\n\
+                 grep -c 'THM{this_is_running_in_docker}' page.html\n";
+    let out = lab(data.path(), &["shell"], lines);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stdout.lines().last(), Some("1"), "{stdout}\n{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+}
+
+#[test]
 fn lab_shell_exits_with_the_last_lines_status() {
     let data = tempfile::tempdir().unwrap();
     let out = lab(data.path(), &["shell"], "echo fine\nno-such-command\n");

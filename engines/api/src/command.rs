@@ -52,6 +52,13 @@ impl CommandOutput {
 /// shell's working directory or absolute inside the scratch area.
 pub trait ScratchFiles: Send + Sync {
     fn read(&self, path: &str) -> Option<Vec<u8>>;
+
+    /// Replaces the file at `path` with `bytes`, as `curl -o FILE` does.
+    /// The error is the reason in a few words ("No such file or directory").
+    fn write(&self, path: &str, bytes: &[u8]) -> Result<(), String> {
+        let _ = (path, bytes);
+        Err("scratch files are read-only here".to_owned())
+    }
 }
 
 /// Everything one run of a command gets.

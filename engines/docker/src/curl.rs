@@ -46,6 +46,8 @@ struct CurlOptions {
     silent: bool,
     follow: bool,
     discard_body: bool,
+    /// `-o FILE`: the body goes to this scratch file instead of stdout.
+    output: Option<String>,
 }
 
 /// A fetched response.
@@ -103,7 +105,7 @@ impl ShellCommand for CurlCommand {
          \x20-I, --head        Show the response headers only (HEAD request)\n\
          \x20-i, --include     Include the response headers in the output\n\
          \x20-L, --location    Follow redirects\n\
-         \x20-o /dev/null      Discard the body\n\
+         \x20-o, --output FILE Save the body to FILE in your scratch files (/dev/null discards it)\n\
          \x20-s, --silent      Quiet mode: no error messages\n"
             .to_owned()
     }
@@ -121,10 +123,7 @@ impl ShellCommand for CurlCommand {
             result = self.fetch_following(&options, inv.env.get("MACHINE_IP").map(String::as_str)) => result,
         };
         match result {
-            Ok(response) => {
-                write_response(&inv, &options, &response).await;
-                0
-            }
+            Ok(response) => write_response(&inv, &options, &response).await,
             Err(error) => {
                 if !options.silent {
                     let _ = inv.stderr.line(error.to_string()).await;
@@ -135,18 +134,33 @@ impl ShellCommand for CurlCommand {
     }
 }
 
-async fn write_response(inv: &Invocation<'_>, options: &CurlOptions, response: &HttpResponse) {
+async fn write_response(
+    inv: &Invocation<'_>,
+    options: &CurlOptions,
+    response: &HttpResponse,
+) -> i32 {
     if options.include || options.head {
         let _ = inv.stdout.write(response.head.clone()).await;
     }
-    if !options.head && !options.discard_body {
+    if options.head || options.discard_body {
+        return 0;
+    }
+    let Some(path) = &options.output else {
         let _ = inv.stdout.write(response.body.clone()).await;
+        return 0;
+    };
+    match inv.files.write(path, &response.body) {
+        Ok(()) => 0,
+        Err(reason) => {
+            let message =
+                format!("curl: (23) Failure writing output to destination {path}: {reason}");
+            let _ = inv.stderr.line(message).await;
+            23
+        }
     }
 }
 
-// `-o FILE` only accepts /dev/null: the shell's scratch files are read-only
-// to commands. A write method on `ScratchFiles` would let curl save pages;
-// until then `curl URL > FILE` does the same through the shell.
+/// Parses curl's flags; `-o FILE` saves into the session's scratch files.
 fn parse_options(args: &[String]) -> Result<CurlOptions, String> {
     let mut options = CurlOptions::default();
     let mut words = args.iter();
@@ -158,11 +172,7 @@ fn parse_options(args: &[String]) -> Result<CurlOptions, String> {
             "-L" | "--location" => options.follow = true,
             "-o" | "--output" => match words.next().map(String::as_str) {
                 Some("/dev/null") => options.discard_body = true,
-                Some(other) => {
-                    return Err(format!(
-                        "curl: the lab shell only supports -o /dev/null (not {other}); use > FILE to save a page"
-                    ));
-                }
+                Some(path) => options.output = Some(path.to_owned()),
                 None => return Err("curl: option -o: requires parameter".to_owned()),
             },
             flag if flag.starts_with('-') && flag.len() > 1 && !flag.starts_with("--") => {
@@ -421,10 +431,19 @@ mod tests {
         let options = parse_options(&args).unwrap();
         assert!(options.silent && options.follow && options.discard_body && options.include);
         assert_eq!(options.url, "localhost:5000");
-        let bad: Vec<String> = ["-o", "page.html", "x"]
+        let saved: Vec<String> = ["-o", "page.html", "x"]
             .iter()
             .map(|s| (*s).to_owned())
             .collect();
-        assert!(parse_options(&bad).unwrap_err().contains("/dev/null"));
+        assert_eq!(
+            parse_options(&saved).unwrap().output.as_deref(),
+            Some("page.html")
+        );
+        let missing: Vec<String> = vec!["x".to_owned(), "-o".to_owned()];
+        assert!(
+            parse_options(&missing)
+                .unwrap_err()
+                .contains("requires parameter")
+        );
     }
 }
