@@ -66,7 +66,7 @@ impl Writer {
             Event::Start(tag) => self.start(tag),
             Event::End(tag) => self.end(tag),
             Event::Text(text) => self.text(&text),
-            Event::Code(code) => self.inline(code.to_string(), self.theme.code()),
+            Event::Code(code) => self.code_span(&code),
             Event::Html(html) | Event::InlineHtml(html) => self.text(&html),
             Event::SoftBreak => self.inline(" ".to_owned(), Style::new()),
             Event::HardBreak => self.flush(),
@@ -153,6 +153,14 @@ impl Writer {
             return self.code_lines(text);
         }
         self.inline(text.to_owned(), Style::new());
+    }
+
+    /// Inline code; table cells are plain text, so there it joins the cell.
+    fn code_span(&mut self, code: &str) {
+        match self.table.as_mut() {
+            Some(table) => table.cell.push_str(code),
+            None => self.inline(code.to_owned(), self.theme.code()),
+        }
     }
 
     fn code_lines(&mut self, text: &str) {
@@ -366,6 +374,13 @@ mod tests {
         assert_eq!(lines[0], "Kind   │ Runs on");
         assert_eq!(lines[2], "Type 1 │ hardware");
         assert_eq!(lines[3], "Type 2 │ an OS");
+    }
+
+    #[test]
+    fn inline_code_in_a_table_cell_stays_in_its_cell() {
+        let lines = plain("| command | does |\n|---|---|\n| `docker ps` | lists containers |\n");
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines[2], "docker ps │ lists containers");
     }
 
     #[test]
