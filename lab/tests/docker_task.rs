@@ -127,6 +127,11 @@ fn the_docker_task_completes_through_the_lab_shell() {
         "{}",
         harness.screen()
     );
+    let screen = harness.screen();
+    assert!(
+        screen.contains("port 5000 → 127.0.0.1:"),
+        "the status line shows where port 5000 really listens:\n{screen}"
+    );
 
     shut_down_slot(&slot, harness.runtime.handle());
     assert_eq!(

@@ -17,11 +17,13 @@
 //! - [`pane`]: the App's terminal pane around the lab shell or a host shell.
 //! - [`recorder`]: command lines into the progress store.
 //! - [`checks`]: the engine lines of `lab doctor`.
-//! - [`vm_status`]: the VM's exit counters in the status bar.
+//! - [`status_line`]: the live status line: real addresses of published
+//!   ports, and the VM's exit counters from [`vm_status`].
 
 pub mod checks;
 pub mod pane;
 pub mod recorder;
+pub mod status_line;
 pub mod vm_status;
 
 use std::path::Path;
@@ -47,6 +49,7 @@ use crate::cli::{ScenarioStartHook, Wiring};
 use crate::session::{Session, SessionEvent};
 pub use pane::{HostPane, LabShellPane};
 pub use recorder::StoreRecorder;
+use status_line::{PublishedPorts, SessionStatusLine};
 
 /// What one lab process shares between all sessions: the Docker
 /// connection, the host ports handed out, the images the lab can build.
@@ -193,10 +196,19 @@ impl SessionEngines {
         self.attach_status(app);
     }
 
-    /// Shows the session VM's exit counters in the App's status bar.
+    /// Shows where the session's published ports listen and the VM's exit
+    /// counters in the App's status bar.
     pub fn attach_status(&self, app: &mut App) {
-        if let Some(kvm) = &self.kvm {
-            app.set_status_source(Box::new(vm_status::VmStatusLine::new(Arc::clone(kvm))));
+        let ports = self
+            .docker
+            .as_ref()
+            .map(|docker| PublishedPorts::watch(Arc::clone(docker), &self.runtime));
+        let vm = self
+            .kvm
+            .as_ref()
+            .map(|kvm| vm_status::VmStatusLine::new(Arc::clone(kvm)));
+        if ports.is_some() || vm.is_some() {
+            app.set_status_source(Box::new(SessionStatusLine { ports, vm }));
         }
     }
 
