@@ -535,13 +535,7 @@ impl<'a> Walker<'a> {
 
     /// A whole number from 0 to `max`.
     pub(super) fn unsigned(&mut self, node: &Node, field: &str, max: u64) -> Option<u64> {
-        let resolved = match &node.value {
-            Value::Scalar {
-                text,
-                quoted: false,
-            } => resolve_plain(text),
-            _ => Resolved::Text,
-        };
+        let resolved = resolve_node(node);
         match resolved {
             Resolved::Unsigned(value) if value <= max => Some(value),
             Resolved::Unsigned(_) => {
@@ -585,13 +579,7 @@ impl<'a> Walker<'a> {
 
     /// A finite number.
     pub(super) fn float(&mut self, node: &Node, field: &str) -> Option<f64> {
-        let resolved = match &node.value {
-            Value::Scalar {
-                text,
-                quoted: false,
-            } => resolve_plain(text),
-            _ => Resolved::Text,
-        };
+        let resolved = resolve_node(node);
         let value = match resolved {
             Resolved::Float(value) => value,
             Resolved::Unsigned(value) => value as f64,
@@ -621,13 +609,7 @@ impl<'a> Walker<'a> {
     }
 
     pub(super) fn boolean(&mut self, node: &Node, field: &str) -> Option<bool> {
-        let resolved = match &node.value {
-            Value::Scalar {
-                text,
-                quoted: false,
-            } => resolve_plain(text),
-            _ => Resolved::Text,
-        };
+        let resolved = resolve_node(node);
         if let Resolved::Bool(value) = resolved {
             return Some(value);
         }
@@ -671,6 +653,18 @@ impl<'a> Walker<'a> {
 }
 
 /// A field name in backticks; a descriptive phrase as it is.
+/// What an unquoted scalar means to YAML (number, boolean, ...); quoted
+/// scalars, maps and lists are text or worse for the typed readers.
+fn resolve_node(node: &Node) -> Resolved {
+    match &node.value {
+        Value::Scalar {
+            text,
+            quoted: false,
+        } => resolve_plain(text),
+        _ => Resolved::Text,
+    }
+}
+
 fn label(field: &str) -> String {
     if field.contains(' ') {
         field.to_owned()
