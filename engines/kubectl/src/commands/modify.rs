@@ -24,6 +24,10 @@ pub async fn delete(ctx: &Context<'_>) -> Outcome {
     if ctx.dry_run()? {
         return delete_dry_run(ctx, kind, &names).await;
     }
+    // As in kubectl, a selector makes --ignore-not-found the default: an
+    // object that matched may be gone (garbage-collected) by its delete.
+    let ignore_not_found =
+        ctx.args.switch("ignore-not-found") || ctx.args.value("selector").is_some();
     let mut failed = false;
     for name in names {
         match ctx
@@ -36,7 +40,7 @@ pub async fn delete(ctx: &Context<'_>) -> Outcome {
                     .line(format!("{} \"{name}\" deleted", kind.qualified()))
                     .await?
             }
-            Err(error) if error.is_not_found() && ctx.args.switch("ignore-not-found") => {}
+            Err(error) if error.is_not_found() && ignore_not_found => {}
             Err(error) => {
                 ctx.err.line(error.to_string()).await?;
                 failed = true;
