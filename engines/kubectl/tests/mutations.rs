@@ -14,7 +14,9 @@ use serde_json::Value;
 use support::{Run, ScenarioCluster, scenario_runtime_available};
 
 /// Steps in order; `{name}` becomes `real-web` for the real kubectl and
-/// `lab-web` for the lab's.
+/// `lab-web` for the lab's. `#settle {name} N` is no command: it waits until
+/// exactly N pods carry the label `app={name}`, so that the step after it
+/// sees the same pods on both sides rather than a rollout still under way.
 const STEPS: &[&str] = &[
     "create deployment {name} --image=hello-tryhackme:latest",
     "create deployment {name} --image=hello-tryhackme:latest",
@@ -30,6 +32,10 @@ const STEPS: &[&str] = &[
     "rollout status deployment/{name}",
     "get deployment {name} -o jsonpath={.spec.template.spec.containers[0].image}",
     "rollout restart deployment/{name}",
+    "scale deployment {name} --replicas=2",
+    "rollout status deployment/{name}",
+    "#settle {name} 2",
+    "delete pods -l app={name}",
     "apply -f {name}.yaml",
     "apply -f {name}.yaml",
     "apply -f {name}-3.yaml",
@@ -39,7 +45,6 @@ const STEPS: &[&str] = &[
     "delete deployment {name}",
     "delete deployment {name}",
     "scale deployment {name} --replicas=1",
-    "delete pods -l app={name}",
     "create namespace {name}",
     "get ns {name} -o name",
     "delete namespace {name}",
@@ -85,6 +90,12 @@ async fn changes_print_what_real_kubectl_prints() {
 
     let mut failures = Vec::new();
     for step in STEPS {
+        if let Some(settle) = step.strip_prefix("#settle ") {
+            for name in ["real-web", "lab-web"] {
+                settle_pods(&cluster, &settle.replace("{name}", name)).await;
+            }
+            continue;
+        }
         let real_line = step.replace("{name}", "real-web");
         let lab_line = step.replace("{name}", "lab-web");
         let real_args = real_args(&real_line, cluster.dir.path());
@@ -109,13 +120,33 @@ async fn changes_print_what_real_kubectl_prints() {
             failures.push(*step);
         }
     }
+    let commands = STEPS.iter().filter(|s| !s.starts_with('#')).count();
     eprintln!(
-        "{} of {} change commands print the same",
-        STEPS.len() - failures.len(),
-        STEPS.len()
+        "{} of {commands} change commands print the same",
+        commands - failures.len(),
     );
     cluster.stop().await;
     assert!(failures.is_empty(), "outputs differ for: {failures:?}");
+}
+
+/// Waits until `get pods -l app=NAME` lists exactly the given number of pods
+/// (`settle` is `NAME N`); fails the test after a minute.
+async fn settle_pods(cluster: &ScenarioCluster, settle: &str) {
+    let (name, count) = settle.split_once(' ').unwrap();
+    let count: usize = count.parse().unwrap();
+    let selector = format!("app={name}");
+    let mut listed = String::new();
+    for _ in 0..300 {
+        listed = cluster
+            .real(&["get", "pods", "-l", &selector, "-o", "name"])
+            .await
+            .stdout;
+        if listed.lines().count() == count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("pods of {name} never settled at {count}; last listed:\n{listed}");
 }
 
 /// The real kubectl reads `-f` files by absolute path.
