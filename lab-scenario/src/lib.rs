@@ -37,7 +37,7 @@ pub use diagnostic::{Diagnostic, Position};
 pub use judge::Judgement;
 pub use loader::{
     LoadedScenario, Manifest, ScenarioCatalog, ScenarioLoader, discover, load_embedded, load_file,
-    load_text, validate_paths,
+    load_text, scenario_paths, validate_paths,
 };
 pub use model::{AnswerRule, Lesson, Question, Scenario, Task};
 pub use schema::json_schema;

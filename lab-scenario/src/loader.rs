@@ -177,6 +177,15 @@ pub fn validate_paths(paths: &[PathBuf]) -> Vec<Diagnostic> {
     diagnostics
 }
 
+/// The scenario files that `paths` name: files as they are, directories as
+/// the scenario files in them; with a problem for each directory that
+/// cannot be read.
+pub fn scenario_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let files = expand_paths(paths, &mut diagnostics);
+    (files, diagnostics)
+}
+
 /// Files named directly, and the scenario files of directories named.
 fn expand_paths(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
     let mut files = Vec::new();

@@ -135,6 +135,69 @@ fn the_guide_covers_every_check_kind_and_answer_rule() {
     assert!(guide.contains("# yaml-language-server: $schema=scenario.schema.json"));
 }
 
+/// Every field the validator (and so the JSON Schema) knows is named where
+/// the guide describes its owner: a reference table row, or the paragraph
+/// and example of its answer rule, live source or check kind.
+#[test]
+fn the_guide_names_every_field_where_its_owner_is_described() {
+    use lab_scenario::validate::fields::{self, Field};
+    let guide = std::fs::read_to_string(repo().join("scenarios/README.md")).unwrap();
+    let check_markers: Vec<(String, &[Field])> = fields::CHECK_KINDS
+        .iter()
+        .map(|(kind, fields)| (format!("\n`{kind}`"), *fields))
+        .collect();
+    let mut owners: Vec<(String, &[Field])> = vec![
+        ("### The scenario".into(), fields::SCENARIO),
+        ("| `cluster` |".into(), fields::CLUSTER),
+        ("### Tasks".into(), fields::TASK),
+        ("| `lesson` |".into(), fields::LESSON),
+        ("### Questions".into(), fields::QUESTION),
+        ("\n`exact`:".into(), fields::TEXT_ANSWER),
+        ("\n`any_of`:".into(), fields::TEXT_ANSWERS),
+        ("\n`number`:".into(), fields::NUMBER_ANSWER),
+        ("\n`choice`:".into(), fields::CHOICE_ANSWER),
+    ];
+    owners.extend(
+        fields::LIVE_SOURCES
+            .iter()
+            .map(|(source, fields)| (format!("| `{source}` | `"), *fields)),
+    );
+    owners.extend(check_markers);
+    let mut missing = Vec::new();
+    for (marker, fields) in &owners {
+        let Some(at) = guide.find(marker.as_str()) else {
+            missing.push(format!("no description starting {marker:?}"));
+            continue;
+        };
+        let section = owner_section(&guide[at..]);
+        for field in *fields {
+            let named = [format!("`{}`", field.name), format!("{}:", field.name)];
+            if !named.iter().any(|name| section.contains(name.as_str())) {
+                missing.push(format!("{marker:?} does not name `{}`", field.name));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "{missing:#?}");
+}
+
+/// From an owner's marker: a table row is its line; a heading runs to the
+/// end of its table; a paragraph runs to the end of the example after it.
+fn owner_section(text: &str) -> &str {
+    if text.starts_with('|') {
+        return text.lines().next().unwrap_or_default();
+    }
+    if text.starts_with("###") {
+        let end = text.find("\n\n```").unwrap_or(text.len());
+        return &text[..end];
+    }
+    let Some(open) = text.find("```") else {
+        return text;
+    };
+    let after = open + 3;
+    let close = text[after..].find("```").map_or(text.len(), |c| after + c);
+    &text[..close]
+}
+
 #[test]
 fn a_wrong_block_would_be_caught() {
     let block = Block {

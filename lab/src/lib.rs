@@ -11,6 +11,7 @@
 //!   lab shell pane that reaches them; local mode and SSH share it.
 //! - [`doctor`]: the health report of `lab doctor`.
 //! - [`paths`]: the data directory and the local user name.
+//! - [`scenario_test`]: plays scenarios' solutions to prove them sound.
 //! - [`cli`]: the `lab` command line, one module per subcommand.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -22,5 +23,6 @@ pub mod driver;
 pub mod engines;
 pub mod logging;
 pub mod paths;
+pub mod scenario_test;
 pub mod session;
 pub mod store;

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
-use lab_engine_api::{CheckOutcome, CheckSpec, EngineKind, EngineStatus, Probe};
+use lab_engine_api::{CheckOutcome, CheckSpec, EngineKind, EngineStatus, LiveValueSpec, Probe};
 use lab_scenario::{AnswerRule, Judgement};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
@@ -145,7 +145,7 @@ impl Session {
     pub fn judge_live(&self, request: LiveRequest) {
         let session = self.clone();
         self.runtime.spawn(async move {
-            let event = session.judge_live_now(request).await;
+            let event = session.judge_live_request(request).await;
             session.notify(event);
         });
     }
@@ -164,6 +164,28 @@ impl Session {
         });
     }
 
+    /// Evaluates one check now, as the background work does for the App.
+    pub async fn check_now(&self, scenario: &str, check: &CheckSpec) -> CheckOutcome {
+        self.evaluate_check(scenario, check).await
+    }
+
+    /// Judges a live question now and records the attempt, as
+    /// [`Session::judge_live`] does in the background.
+    pub async fn judge_live_now(&self, request: LiveRequest) -> SessionEvent {
+        self.judge_live_request(request).await
+    }
+
+    /// The values a live question accepts right now, or why there are none.
+    pub async fn live_values(&self, spec: &LiveValueSpec) -> Result<Vec<String>, String> {
+        let Some(probe) = self.probe(spec.engine()) else {
+            return Err(format!("the {} engine is not running", spec.engine()));
+        };
+        probe
+            .live_values(spec)
+            .await
+            .map_err(|error| error.to_string())
+    }
+
     fn probe(&self, engine: EngineKind) -> Option<Arc<dyn Probe>> {
         self.probes
             .read()
@@ -171,7 +193,7 @@ impl Session {
             .and_then(|probes| probes.get(&engine).cloned())
     }
 
-    async fn judge_live_now(&self, request: LiveRequest) -> SessionEvent {
+    async fn judge_live_request(&self, request: LiveRequest) -> SessionEvent {
         let unavailable = |message: String| SessionEvent::LiveUnavailable {
             question: request.question.clone(),
             message,

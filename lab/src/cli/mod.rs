@@ -8,6 +8,8 @@ pub mod doctor;
 pub mod images;
 pub mod progress;
 pub mod run;
+pub mod scenario;
+pub mod scenario_new;
 pub mod schema;
 pub mod serve;
 pub mod shell;
@@ -57,6 +59,8 @@ Examples:
   lab run virtualization-and-containers start (or resume) one scenario
   lab run ./my-scenario.yaml            try a scenario file you are writing
   lab validate scenarios/               check scenario files, file:line:column
+  lab scenario test scenarios/          play each task's solution with real engines
+  lab scenario new web-basics           start a new scenario from a working example
   lab progress --format csv > out.csv   export every learner's progress
   lab shell < steps.sh                  run lab shell lines without the TUI
   lab images build                      build the lab's images for offline use
@@ -100,6 +104,11 @@ pub enum ScenarioCommand {
     /// Print the JSON Schema of scenario files (for editors).
     #[command(after_long_help = "Example:\n  lab scenario schema > scenario.schema.json")]
     Schema,
+    /// Play every task's `solution:` lines with real engines and report
+    /// whether the scenario is sound.
+    Test(scenario::TestArgs),
+    /// Write a small working scenario (YAML and lessons) to start from.
+    New(scenario_new::NewArgs),
 }
 
 /// Called with the App and the scenario id when a scenario opens locally.
@@ -150,6 +159,8 @@ impl Cli {
             Command::Run(args) => run::execute(&args, &data_dir, dir, wiring),
             Command::Validate(args) => Ok(validate::execute(&args, dir)),
             Command::Scenario(ScenarioCommand::Schema) => Ok(schema::execute()),
+            Command::Scenario(ScenarioCommand::Test(args)) => scenario::test(&args, &data_dir, dir),
+            Command::Scenario(ScenarioCommand::New(args)) => scenario_new::execute(&args),
             Command::Progress(args) => progress::execute(&args, &data_dir),
             Command::Doctor => Ok(doctor::execute(&data_dir, dir, &wiring.engine_checks)),
             Command::Shell(args) => shell::execute(&args, &data_dir, dir),
