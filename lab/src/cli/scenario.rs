@@ -10,6 +10,14 @@ use lab_scenario::LoadedScenario;
 
 use crate::scenario_test::{Progress, ScenarioReport, TaskReport, TestOptions, test_scenario};
 
+/// `println!` that never panics: a closed standard output (`| head`)
+/// must not stop the test half-way and leave its containers behind.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 #[derive(Debug, Clone, clap::Args)]
 #[command(after_long_help = "\
 For every task in order, the test
@@ -53,7 +61,7 @@ pub fn test(
 ) -> anyhow::Result<ExitCode> {
     let (scenarios, problems) = load(args, scenarios_dir);
     for problem in &problems {
-        println!("{problem}");
+        say!("{problem}");
     }
     let options = TestOptions {
         check_timeout: Duration::from_secs(args.check_timeout),
@@ -76,7 +84,7 @@ pub fn test(
     let sound = reports.iter().filter(|r| r.is_sound()).count();
     let invalid = usize::from(!problems.is_empty());
     if reports.len() + invalid > 1 {
-        println!(
+        say!(
             "{} scenario(s) tested: {sound} sound, {} unsound{}",
             reports.len(),
             reports.len() - sound,
@@ -139,29 +147,29 @@ impl Progress for Printer {
             true => "no engines".to_owned(),
             false => format!("engines: {}", engines.join(", ")),
         };
-        println!("{} ({}), {engines}", scenario.scenario.id, scenario.origin);
+        say!("{} ({}), {engines}", scenario.scenario.id, scenario.origin);
         flush();
     }
 
     fn line(&mut self, task: &str, line: &str) {
         if self.verbose {
-            println!("  [{task}] $ {line}");
+            say!("  [{task}] $ {line}");
         }
     }
 
     fn output(&mut self, text: &str, status: i32) {
         if self.verbose {
             for line in text.lines() {
-                println!("  | {line}");
+                say!("  | {line}");
             }
             if status != 0 {
-                println!("  (exit status {status})");
+                say!("  (exit status {status})");
             }
         }
     }
 
     fn ready(&mut self, elapsed: Duration) {
-        println!("  engines ready in {}", seconds(elapsed));
+        say!("  engines ready in {}", seconds(elapsed));
         flush();
     }
 
@@ -170,7 +178,7 @@ impl Progress for Printer {
             true => "ok  ",
             false => "FAIL",
         };
-        println!(
+        say!(
             "  {mark} {:>2}/{total} {:<28} {:>6}  {}",
             index + 1,
             report.id,
@@ -178,7 +186,7 @@ impl Progress for Printer {
             report.summary()
         );
         for defect in &report.defects {
-            println!("         - {defect}");
+            say!("         - {defect}");
         }
         flush();
     }
@@ -186,14 +194,14 @@ impl Progress for Printer {
 
 fn print_verdict(report: &ScenarioReport) {
     for defect in &report.defects {
-        println!("  FAIL {defect}");
+        say!("  FAIL {defect}");
     }
     let sound = report.tasks.iter().filter(|t| t.is_sound()).count();
     let verdict = match report.is_sound() {
         true => "sound",
         false => "UNSOUND",
     };
-    println!(
+    say!(
         "{}: {verdict}, {sound} of {} tasks pass ({})",
         report.id,
         report.tasks.len(),
