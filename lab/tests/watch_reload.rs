@@ -381,7 +381,7 @@ fn keys_still_work_under_the_problems_box() {
 /// in a row is one change on a busy machine.
 const FAST: WatchOptions = WatchOptions {
     poll: Duration::from_millis(20),
-    quiet: Duration::from_millis(250),
+    quiet: Duration::from_millis(400),
     max_wait: Duration::from_secs(3),
 };
 /// The longest a test waits for a reload.
@@ -477,4 +477,58 @@ fn dropping_the_watcher_ends_its_thread_promptly() {
     let started = std::time::Instant::now();
     drop(watcher);
     assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+// The command line.
+
+fn lab_run(args: &[&str]) -> std::process::Output {
+    let data = tempfile::tempdir().unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_lab"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("run")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn watch_with_a_scenario_id_is_a_usage_error() {
+    let output = lab_run(&["--watch", "virtualization-and-containers"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--watch <FILE>") && stderr.contains("a scenario id cannot be watched"),
+        "{stderr}"
+    );
+
+    let output = lab_run(&["--watch"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("a value is required for '--watch <FILE>'"),
+        "{stderr}"
+    );
+
+    let output = lab_run(&["--watch", "drafts/missing.yaml"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("there is no scenario file at drafts/missing.yaml"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn run_help_explains_watch() {
+    let output = lab_run(&["--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("--watch <FILE>"), "{help}");
+    assert!(help.contains("a scenario id cannot be watched"), "{help}");
+    assert!(
+        help.contains("lab run --watch ./drafts/my-scenario.yaml"),
+        "{help}"
+    );
 }

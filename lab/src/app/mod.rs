@@ -1,7 +1,8 @@
 //! The TUI as a state machine: events in, a frame out.
 //!
 //! [`App::handle_event`] takes an [`AppEvent`] (a crossterm event from the
-//! keyboard or SSH, or a [`SessionEvent`] from background work) and returns
+//! keyboard or SSH, a [`SessionEvent`] from background work, or a reloaded
+//! scenario file from the driver's watcher) and returns
 //! a [`Flow`]; [`App::render`] draws the current state and never waits. The
 //! App holds no global state and never touches stdout, so one process can run
 //! many of them (one per SSH session) and tests can drive one in-process.
