@@ -261,6 +261,34 @@ fn a_changed_manifest_restarts_the_engines_and_a_changed_lesson_does_not() {
 }
 
 #[test]
+fn a_new_id_opens_as_another_scenario_in_place_of_the_old() {
+    let workspace = Workspace::new(&Draft::default());
+    let data = tempfile::tempdir().unwrap();
+    let mut h = on_the_middle_task(&workspace, data.path());
+
+    let renamed = Draft::default().yaml().replace("id: draft", "id: renamed");
+    std::fs::write(workspace.scenario(), renamed).unwrap();
+    let flow = reload(&mut h, workspace.load());
+
+    assert_eq!(
+        flow,
+        Flow::ScenarioStarted {
+            scenario: "renamed".into()
+        }
+    );
+    let run = h.app.run().unwrap();
+    assert_eq!(run.id(), "renamed");
+    assert_eq!(run.viewed_task().unwrap().id, "intro", "no progress yet");
+    let ids: Vec<&str> = h
+        .app
+        .scenarios()
+        .iter()
+        .map(|s| s.scenario.id.as_str())
+        .collect();
+    assert_eq!(ids, ["renamed"]);
+}
+
+#[test]
 fn invalid_file_shows_its_problems_over_the_last_good_scenario_until_fixed() {
     let workspace = Workspace::new(&Draft::default());
     let data = tempfile::tempdir().unwrap();

@@ -77,18 +77,21 @@ fn loaded_again(app: &mut App, loaded: LoadedScenario) -> Flow {
     }
 }
 
-/// Puts `loaded` in the catalog in place of the scenario from the same file
-/// or with the same id.
+/// Puts `loaded` in the catalog in place of the scenario from the same file,
+/// else of the one with the same id.
 fn replace_in_catalog(app: &mut App, loaded: &LoadedScenario) {
-    let same =
-        |s: &LoadedScenario| s.origin == loaded.origin || s.scenario.id == loaded.scenario.id;
-    match app.scenarios.iter().position(same) {
-        Some(index) => {
-            if let Some(slot) = app.scenarios.get_mut(index) {
-                *slot = loaded.clone();
-            }
-        }
-        None => app.scenarios.push(loaded.clone()),
+    let scenarios = &mut app.scenarios;
+    let index = scenarios
+        .iter()
+        .position(|s| s.origin == loaded.origin)
+        .or_else(|| {
+            scenarios
+                .iter()
+                .position(|s| s.scenario.id == loaded.scenario.id)
+        });
+    match index.and_then(|index| scenarios.get_mut(index)) {
+        Some(slot) => *slot = loaded.clone(),
+        None => scenarios.push(loaded.clone()),
     }
 }
 
