@@ -7,6 +7,7 @@
 //!   probes, reported back as events.
 //! - [`store`]: the SQLite progress store.
 //! - [`driver`]: the local terminal loop around an App.
+//! - [`watch`]: the scenario file watcher of `lab run --watch`.
 //! - [`engines`]: the engines of the process and of each session, and the
 //!   lab shell pane that reaches them; local mode and SSH share it.
 //! - [`doctor`]: the health report of `lab doctor`.
@@ -26,3 +27,4 @@ pub mod paths;
 pub mod scenario_test;
 pub mod session;
 pub mod store;
+pub mod watch;

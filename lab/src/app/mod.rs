@@ -1,7 +1,8 @@
 //! The TUI as a state machine: events in, a frame out.
 //!
 //! [`App::handle_event`] takes an [`AppEvent`] (a crossterm event from the
-//! keyboard or SSH, or a [`SessionEvent`] from background work) and returns
+//! keyboard or SSH, a [`SessionEvent`] from background work, or a reloaded
+//! scenario file from the driver's watcher) and returns
 //! a [`Flow`]; [`App::render`] draws the current state and never waits. The
 //! App holds no global state and never touches stdout, so one process can run
 //! many of them (one per SSH session) and tests can drive one in-process.
@@ -13,12 +14,14 @@
 //! - [`layout`]: where the panes go for a terminal size.
 //! - [`render`]: drawing. [`markdown`]: lesson text. [`theme`]: colours.
 //! - [`pane`]: the slot for the lab shell's terminal pane.
+//! - [`reload`]: a watched scenario file loaded again, or its problems.
 
 pub mod actions;
 pub mod input;
 pub mod layout;
 pub mod markdown;
 pub mod pane;
+pub mod reload;
 pub mod render;
 pub mod run;
 pub mod theme;
@@ -32,6 +35,7 @@ use ratatui::Frame;
 use ratatui::layout::Size;
 
 pub use pane::{PaneReply, PaneStatus, StatusSource, TerminalPane};
+pub use reload::{ScenarioFileEvent, ScenarioProblems};
 pub use run::{Feedback, ScenarioRun, TaskMark};
 pub use theme::Theme;
 
@@ -51,14 +55,18 @@ pub enum AppEvent {
     Tick,
     /// The terminal pane has new output to draw; nothing else changes.
     PaneChanged,
+    /// The watched scenario file (or a content file it uses) changed and
+    /// was loaded again.
+    ScenarioFile(ScenarioFileEvent),
 }
 
 /// What the driver should do after an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Flow {
     Continue,
-    /// A scenario was opened: the driver may start its engines now and
-    /// attach their probes and the lab shell pane.
+    /// A scenario was opened, or reloaded with other engines or manifests:
+    /// the driver may start its engines now (ending any it started before)
+    /// and attach their probes and the lab shell pane.
     ScenarioStarted {
         scenario: String,
     },
@@ -139,6 +147,8 @@ pub struct App {
     status_source: Option<Box<dyn StatusSource>>,
     /// The last line read from `status_source`, drawn in the status bar.
     live_status: Option<String>,
+    /// Why the watched scenario file does not load, while it does not.
+    problems: Option<ScenarioProblems>,
 }
 
 impl std::fmt::Debug for App {
@@ -172,6 +182,7 @@ impl App {
             notice: None,
             status_source: None,
             live_status: None,
+            problems: None,
         }
     }
 
@@ -192,6 +203,7 @@ impl App {
                 self.poll_pane();
                 Flow::Continue
             }
+            AppEvent::ScenarioFile(event) => reload::scenario_file(self, event),
         }
     }
 
@@ -301,6 +313,16 @@ impl App {
 
     pub fn user(&self) -> &str {
         &self.user
+    }
+
+    /// The problems of the watched scenario file while it does not load.
+    pub fn problems(&self) -> Option<&ScenarioProblems> {
+        self.problems.as_ref()
+    }
+
+    /// The status-line notice, if one is showing.
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
     }
 
     pub fn scenarios(&self) -> &[LoadedScenario] {

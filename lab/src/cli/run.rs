@@ -1,27 +1,66 @@
-//! `lab run [SCENARIO]`: the TUI in this terminal.
+//! `lab run [SCENARIO]`: the TUI in this terminal; `lab run --watch FILE`
+//! reloads a scenario file while it is being written.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use lab_scenario::{LoadedScenario, ScenarioCatalog};
+use lab_scenario::{LoadedScenario, ScenarioCatalog, ScenarioLoader};
 use ratatui::layout::Size;
 
-use crate::app::{App, AppConfig, Theme};
+use crate::app::{App, AppConfig, AppEvent, ScenarioFileEvent, Theme};
+use crate::driver::terminal::EventSources;
 use crate::session::Session;
 use crate::store::ProgressStore;
+use crate::watch::{ScenarioWatcher, WatchOptions};
 use crate::{driver, paths};
 
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(
     after_long_help = "Examples:\n  lab run\n  lab run virtualization-and-containers\n  \
-                             lab run ./drafts/my-scenario.yaml"
+                             lab run ./drafts/my-scenario.yaml\n  \
+                             lab run --watch ./drafts/my-scenario.yaml"
 )]
 pub struct RunArgs {
     /// A scenario id, or the path of a scenario file. Without it, the lab
     /// opens the only scenario there is, or shows a picker.
     #[arg(value_name = "SCENARIO_ID_OR_PATH")]
     pub scenario: Option<String>,
+
+    /// Open the scenario file FILE and reload it whenever it or a lesson or
+    /// manifest it uses under content/ is saved, for writing a scenario.
+    /// The learner stays on the task they were viewing and answers already
+    /// given are kept. While the file does not load, its problems are shown
+    /// as file:line:column lines (as `lab validate` prints them) over the
+    /// last version that did. The engines restart only when the scenario's
+    /// `engines` or cluster manifests change. FILE must be a path; a
+    /// scenario id cannot be watched.
+    #[arg(
+        long,
+        value_name = "FILE",
+        value_parser = watch_path,
+        conflicts_with = "scenario"
+    )]
+    pub watch: Option<PathBuf>,
+}
+
+/// `--watch` takes an existing file, never a scenario id.
+fn watch_path(value: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(value);
+    if path.is_file() {
+        return Ok(path);
+    }
+    let looks_like_path = value.contains(std::path::MAIN_SEPARATOR)
+        || value.contains('/')
+        || path.extension().is_some();
+    if looks_like_path {
+        Err(format!("there is no scenario file at {value}"))
+    } else {
+        Err(format!(
+            "`{value}` is not a file: --watch takes the path of a scenario YAML file \
+             (a scenario id cannot be watched; use `lab run {value}` without --watch)"
+        ))
+    }
 }
 
 pub fn execute(
@@ -33,7 +72,12 @@ pub fn execute(
     let mut on_start = wiring.on_scenario_start;
     let mut catalog = super::catalog(scenarios_dir);
     report_problems(&catalog);
-    let chosen = choose(args, &mut catalog)?;
+    let watched = args.watch.as_deref().map(start_watching).transpose()?;
+    let (watcher, first_load) = watched.unzip();
+    let chosen = match &first_load {
+        Some(first) => open_watched(first, &mut catalog),
+        None => choose(args, &mut catalog)?,
+    };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -53,10 +97,35 @@ pub fn execute(
         app.open_scenario(&id)?;
         on_start(&mut app, &id);
     }
-    let ran = driver::terminal::run(&mut app, &mut events, on_start.as_mut());
+    if let Some(problems @ ScenarioFileEvent::Invalid { .. }) = first_load {
+        app.handle_event(AppEvent::ScenarioFile(problems));
+    }
+    let sources = EventSources {
+        session: &mut events,
+        watcher: watcher.as_ref(),
+    };
+    let ran = driver::terminal::run(&mut app, sources, on_start.as_mut());
     (wiring.on_session_end)(&mut app);
     ran.context("the terminal failed")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Loads the watched file once and starts following it.
+fn start_watching(path: &Path) -> anyhow::Result<(ScenarioWatcher, ScenarioFileEvent)> {
+    ScenarioWatcher::start(path, ScenarioLoader::new(), WatchOptions::default())
+        .with_context(|| format!("cannot watch {}", path.display()))
+}
+
+/// Puts the watched scenario in the catalog when it loads, returning its
+/// id to open; a file that does not load opens nothing (the App shows its
+/// problems).
+fn open_watched(first: &ScenarioFileEvent, catalog: &mut ScenarioCatalog) -> Option<String> {
+    let ScenarioFileEvent::Loaded(loaded) = first else {
+        return None;
+    };
+    let id = loaded.scenario.id.clone();
+    catalog.insert(loaded.as_ref().clone());
+    Some(id)
 }
 
 /// Files that did not load are skipped with a warning before the TUI starts.

@@ -19,6 +19,7 @@ use tokio::sync::mpsc::error::TryRecvError;
 
 use crate::app::{App, AppEvent, Flow};
 use crate::session::SessionEvent;
+use crate::watch::ScenarioWatcher;
 
 /// How long to wait for a key before looking at background events.
 const POLL: Duration = Duration::from_millis(50);
@@ -28,22 +29,30 @@ const TICK: Duration = Duration::from_secs(3);
 /// Called with the scenario id when the learner opens a scenario.
 pub type OnScenarioStart<'a> = &'a mut dyn FnMut(&mut App, &str);
 
+/// Where the App's events come from besides the keyboard.
+pub struct EventSources<'a> {
+    /// Background work of the learner's session.
+    pub session: &'a mut UnboundedReceiver<SessionEvent>,
+    /// Reloads of the scenario file `lab run --watch` follows.
+    pub watcher: Option<&'a ScenarioWatcher>,
+}
+
 /// Runs `app` in this terminal until the learner quits.
 pub fn run(
     app: &mut App,
-    events: &mut UnboundedReceiver<SessionEvent>,
+    sources: EventSources<'_>,
     on_start: OnScenarioStart<'_>,
 ) -> io::Result<()> {
     install_panic_restore();
     let mut terminal = enter()?;
-    let result = event_loop(app, events, on_start, &mut terminal);
+    let result = event_loop(app, sources, on_start, &mut terminal);
     let restored = leave();
     result.and(restored)
 }
 
 fn event_loop(
     app: &mut App,
-    events: &mut UnboundedReceiver<SessionEvent>,
+    sources: EventSources<'_>,
     on_start: OnScenarioStart<'_>,
     terminal: &mut Terminal<CrosstermBackend<Stdout>>,
 ) -> io::Result<()> {
@@ -62,7 +71,10 @@ fn event_loop(
                 Flow::Continue => {}
             }
         }
-        drain(app, events);
+        drain(app, sources.session);
+        if let Some(watcher) = sources.watcher {
+            apply_reloads(app, watcher, on_start);
+        }
         app.poll_pane();
         if last_tick.elapsed() >= TICK {
             app.handle_event(AppEvent::Tick);
@@ -78,6 +90,17 @@ fn drain(app: &mut App, events: &mut UnboundedReceiver<SessionEvent>) {
                 app.handle_event(AppEvent::Session(event));
             }
             Err(TryRecvError::Empty | TryRecvError::Disconnected) => return,
+        }
+    }
+}
+
+/// Hands finished reloads to the App; a reload that changed the engines
+/// restarts them through the start hook.
+fn apply_reloads(app: &mut App, watcher: &ScenarioWatcher, on_start: OnScenarioStart<'_>) {
+    while let Some(event) = watcher.try_next() {
+        if let Flow::ScenarioStarted { scenario } = app.handle_event(AppEvent::ScenarioFile(event))
+        {
+            on_start(app, &scenario);
         }
     }
 }

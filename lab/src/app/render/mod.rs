@@ -5,10 +5,13 @@
 //! - [`tasks`], [`lesson`], [`questions`], [`terminal`]: the four panes.
 //! - [`status`]: the tab bar, the progress bar and the key hints.
 //! - [`help`]: the overlay listing every key.
+//! - [`problems`]: the problems of a watched scenario file that does not
+//!   load, over whatever is underneath.
 
 pub mod help;
 pub mod lesson;
 pub mod picker;
+pub mod problems;
 pub mod questions;
 pub mod status;
 pub mod tasks;
@@ -29,6 +32,9 @@ pub fn render(app: &App, frame: &mut Frame) {
     match app.screen() {
         Screen::Picker { selected } => picker::render(app, *selected, frame),
         Screen::Scenario(_) => scenario(app, frame),
+    }
+    if let Some(problems) = app.problems() {
+        problems::render(app, problems, frame);
     }
     if app.help_open {
         help::render(app, frame);
