@@ -1,5 +1,6 @@
 //! The scenarios shipped in `scenarios/` load cleanly, from disk and from the
-//! copy embedded in the crate, and say what the first scenario promises.
+//! copy embedded in the crate, every question in them can be learnt from and
+//! solved, and each says what it promises.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,6 +21,20 @@ fn first_scenario() -> LoadedScenario {
         Ok(loaded) => loaded,
         Err(problems) => panic!("{}", render(&problems)),
     }
+}
+
+/// Every scenario in `scenarios/`, loaded from disk.
+fn shipped_scenarios() -> Vec<LoadedScenario> {
+    let files = lab_scenario::discover(&scenarios_dir()).expect("scenarios/ is listable");
+    files
+        .iter()
+        .map(|path| load_file(path).unwrap_or_else(|problems| panic!("{}", render(&problems))))
+        .collect()
+}
+
+fn second_scenario() -> LoadedScenario {
+    let path = scenarios_dir().join("virtualization-in-practice.yaml");
+    load_file(&path).unwrap_or_else(|problems| panic!("{}", render(&problems)))
 }
 
 fn render(problems: &[lab_scenario::Diagnostic]) -> String {
@@ -82,16 +97,37 @@ fn first_scenario_has_seven_tasks_with_lesson_text() {
 }
 
 #[test]
-fn every_question_has_hints_and_an_explanation() {
-    let loaded = first_scenario();
-    for question in loaded.scenario.tasks.iter().flat_map(|t| &t.questions) {
-        assert!(!question.hints.is_empty(), "{} has no hints", question.id);
-        assert!(
-            question.explanation.is_some(),
-            "{} has no explanation",
-            question.id
-        );
+fn every_shipped_question_has_hints_and_an_explanation() {
+    for loaded in shipped_scenarios() {
+        let id = &loaded.scenario.id;
+        for question in loaded.scenario.tasks.iter().flat_map(|t| &t.questions) {
+            assert!(
+                !question.hints.is_empty(),
+                "{id}: {} has no hints",
+                question.id
+            );
+            assert!(
+                question.explanation.is_some(),
+                "{id}: {} has no explanation",
+                question.id
+            );
+        }
     }
+}
+
+#[test]
+fn the_first_scenario_stays_first_among_the_built_in_ones() {
+    // `lab shell` without --scenario and `lab cluster serve` take the first
+    // built-in scenario; files are embedded in name order.
+    let embedded = load_embedded().unwrap_or_else(|problems| panic!("{}", render(&problems)));
+    let ids: Vec<&str> = embedded.iter().map(|s| s.scenario.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "virtualization-and-containers",
+            "virtualization-in-practice"
+        ]
+    );
 }
 
 /// Judges the answer that the task's `solution:` gives for `question_id`.
@@ -111,17 +147,19 @@ fn solution_answer(loaded: &LoadedScenario, question_id: &str) -> (AnswerRule, S
 }
 
 #[test]
-fn every_typed_solution_answer_is_judged_correct() {
-    let loaded = first_scenario();
-    for question in loaded.scenario.tasks.iter().flat_map(|t| &t.questions) {
-        let (rule, answer) = solution_answer(&loaded, &question.id);
-        let verdict = rule.judge(&answer, None);
-        let expected = if matches!(rule, AnswerRule::Live(_)) {
-            Judgement::NeedsLive
-        } else {
-            Judgement::Correct
-        };
-        assert_eq!(verdict, expected, "{}: {answer}", question.id);
+fn every_shipped_typed_solution_answer_is_judged_correct() {
+    for loaded in shipped_scenarios() {
+        for question in loaded.scenario.tasks.iter().flat_map(|t| &t.questions) {
+            let (rule, answer) = solution_answer(&loaded, &question.id);
+            let verdict = rule.judge(&answer, None);
+            let expected = if matches!(rule, AnswerRule::Live(_)) {
+                Judgement::NeedsLive
+            } else {
+                Judgement::Correct
+            };
+            let id = &loaded.scenario.id;
+            assert_eq!(verdict, expected, "{id}: {}: {answer}", question.id);
+        }
     }
 }
 
@@ -211,4 +249,97 @@ fn cluster_manifests_are_loaded_with_their_text() {
         .collect();
     assert_eq!(kinds, [true, true]);
     assert!(loaded.manifests[1].yaml.contains("type: NodePort"));
+}
+
+#[test]
+fn second_scenario_checks_every_engine_and_repeats_no_check_of_the_first() {
+    let first: Vec<CheckSpec> = all_checks(&first_scenario());
+    let second: Vec<CheckSpec> = all_checks(&second_scenario());
+    for engine in [EngineKind::Docker, EngineKind::Cluster, EngineKind::Kvm] {
+        assert!(
+            second.iter().any(|c| c.engine() == Some(engine)),
+            "no {engine} check"
+        );
+    }
+    for check in &second {
+        assert!(
+            !first.contains(check),
+            "{check:?} repeats the first scenario"
+        );
+    }
+}
+
+fn all_checks(loaded: &LoadedScenario) -> Vec<CheckSpec> {
+    let tasks = loaded.scenario.tasks.iter();
+    tasks.flat_map(|t| t.checks.iter().cloned()).collect()
+}
+
+#[test]
+fn second_scenario_answers_accept_their_other_forms() {
+    let loaded = second_scenario();
+    let judge = |id: &str, answer: &str| solution_answer(&loaded, id).0.judge(answer, None);
+    for answer in [
+        "kubectl scale deployment greeter --replicas=3",
+        "kubectl scale deploy/greeter --replicas 3",
+        "kubectl scale --replicas=3 deployment greeter",
+    ] {
+        assert_eq!(
+            judge("scale-command", answer),
+            Judgement::Correct,
+            "{answer}"
+        );
+    }
+    assert_eq!(
+        judge(
+            "scale-command",
+            "kubectl scale deployment greeter --replicas=2"
+        ),
+        Judgement::Wrong { reason: None }
+    );
+    // As `docker ps` prints it, quotes included.
+    assert_eq!(
+        judge("default-command", "\"python3 view.py\""),
+        Judgement::Correct
+    );
+    assert_eq!(
+        judge("default-command", "python3 -m http.server 8000"),
+        Judgement::Wrong { reason: None }
+    );
+    for answer in ["watchdog", "The watchdog", "the VMM's watchdog"] {
+        assert_eq!(
+            judge("spin-stopper", answer),
+            Judgement::Correct,
+            "{answer}"
+        );
+    }
+    assert_eq!(
+        judge("spin-stopper", "the host kernel"),
+        Judgement::Wrong { reason: None }
+    );
+    assert_eq!(judge("healer", "replica set"), Judgement::Correct);
+    assert_eq!(
+        judge("healer", "deployment"),
+        Judgement::Wrong { reason: None }
+    );
+    assert_eq!(judge("spin-seconds", "5.1"), Judgement::Correct);
+}
+
+#[test]
+fn second_scenario_seeds_the_deployment_its_checks_watch() {
+    let loaded = second_scenario();
+    let [manifest] = loaded.manifests.as_slice() else {
+        panic!("one manifest expected, got {}", loaded.manifests.len());
+    };
+    assert!(manifest.yaml.contains("kind: Deployment"));
+    assert!(manifest.yaml.contains("name: greeter"));
+    assert!(manifest.yaml.contains("replicas: 1"));
+    let checks = all_checks(&loaded);
+    assert!(checks.contains(&CheckSpec::ResourceField {
+        resource: "deployment".into(),
+        namespace: "default".into(),
+        name: "greeter".into(),
+        path: ".spec.replicas".into(),
+        equals: Some("3".into()),
+        matches: None,
+    }));
 }

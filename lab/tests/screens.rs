@@ -36,6 +36,14 @@ fn picker() {
 }
 
 #[test]
+fn picker_of_the_built_in_scenarios() {
+    let dir = tempfile::tempdir().unwrap();
+    let built_in = lab_scenario::load_embedded().unwrap_or_else(|p| panic!("{p:#?}"));
+    let h = Harness::new(built_in, dir.path(), NARROW);
+    insta::assert_snapshot!(h.screen());
+}
+
+#[test]
 fn picker_enter_opens_the_selected_scenario() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = Harness::new(
