@@ -72,20 +72,37 @@ impl DockerRuntime {
             .collect()
     }
 
+    /// Makes sure the pod's image is present. An image the lab knows how to
+    /// build (`hello-tryhackme`, ...) is built offline the first time, as a
+    /// real cluster would pull it: the pod waits in ContainerCreating.
     async fn ensure_image(&self, image: &str) -> Result<(), RuntimeError> {
         match self.docker.inspect_image(image).await {
             Ok(_) => Ok(()),
             Err(DockerError::DockerResponseServerError {
                 status_code: 404, ..
-            }) => Err(RuntimeError::ImageUnavailable {
-                image: image.to_string(),
-                reason: "it is not in the local image store and the lab cannot pull from a \
-                             registry; use an image the lab builds"
-                    .to_string(),
-            }),
+            }) => self.build_lab_image(image).await,
             Err(error) => Err(RuntimeError::ImageUnavailable {
                 image: image.to_string(),
                 reason: format!("the Docker engine could not be asked about it: {error}"),
+            }),
+        }
+    }
+
+    async fn build_lab_image(&self, image: &str) -> Result<(), RuntimeError> {
+        let catalog = lab_docker::ImageCatalog::embedded();
+        let built = lab_docker::images::build::ensure_image(&self.docker, &catalog, image, |_| {})
+            .await
+            .map_err(|error| RuntimeError::ImageUnavailable {
+                image: image.to_string(),
+                reason: format!("building it failed: {error}"),
+            })?;
+        match built {
+            true => Ok(()),
+            false => Err(RuntimeError::ImageUnavailable {
+                image: image.to_string(),
+                reason: "it is not in the local image store and the lab cannot pull from a \
+                         registry; use an image the lab builds"
+                    .to_string(),
             }),
         }
     }
