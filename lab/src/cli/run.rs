@@ -8,6 +8,7 @@ use lab_scenario::{LoadedScenario, ScenarioCatalog};
 use ratatui::layout::Size;
 
 use crate::app::{App, AppConfig, Theme};
+use crate::engines::ClusterSource;
 use crate::session::Session;
 use crate::store::ProgressStore;
 use crate::{driver, paths};
@@ -15,13 +16,27 @@ use crate::{driver, paths};
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(
     after_long_help = "Examples:\n  lab run\n  lab run virtualization-and-containers\n  \
-                             lab run ./drafts/my-scenario.yaml"
+                             lab run ./drafts/my-scenario.yaml\n  \
+                             lab run --cluster kubeconfig=$HOME/.kube/config"
 )]
 pub struct RunArgs {
     /// A scenario id, or the path of a scenario file. Without it, the lab
     /// opens the only scenario there is, or shows a picker.
     #[arg(value_name = "SCENARIO_ID_OR_PATH")]
     pub scenario: Option<String>,
+
+    /// Where the scenario's Kubernetes cluster runs: `embedded` (a fresh
+    /// cluster inside the lab, gone when you quit) or `kubeconfig=PATH` (the
+    /// current context of that kubeconfig; you work in namespace lab-<user>,
+    /// made when the scenario starts and deleted when you quit; your
+    /// progress is kept and the scenario's objects are made again next time).
+    #[arg(
+        long,
+        value_name = "embedded|kubeconfig=PATH",
+        default_value = "embedded",
+        value_parser = ClusterSource::parse
+    )]
+    pub cluster: ClusterSource,
 }
 
 pub fn execute(
@@ -40,6 +55,11 @@ pub fn execute(
         .enable_all()
         .build()
         .context("cannot start the background runtime")?;
+    if let Some(external) = args.cluster.external() {
+        runtime
+            .block_on(external.check_reachable())
+            .map_err(anyhow::Error::msg)?;
+    }
     let store = ProgressStore::open_in(data_dir)
         .with_context(|| format!("cannot open the progress store in {}", data_dir.display()))?;
     let (session, mut events) = Session::new(
