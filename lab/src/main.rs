@@ -16,7 +16,12 @@ fn main() -> ExitCode {
     } else {
         lab::engines::PaneChoice::LabShell
     };
-    match cli.execute(lab::engines::local_wiring(pane, &data_dir)) {
+    // `lab run --cluster` decides where the local sessions' clusters run.
+    let cluster = match &cli.command {
+        Some(lab::cli::Command::Run(args)) => args.cluster.clone(),
+        _ => lab::engines::ClusterSource::Embedded,
+    };
+    match cli.execute(lab::engines::local_wiring(pane, &data_dir, cluster)) {
         Ok(code) => code,
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "lab failed");

@@ -4,7 +4,10 @@
 //! One [`EmbeddedCluster`] per lab session: an HTTP server on loopback that
 //! speaks enough of the Kubernetes REST API for the real `kubectl` and the
 //! `kube` client, an in-memory object store, and the controllers that make
-//! Deployments, ReplicaSets, Pods and Services behave.
+//! Deployments, ReplicaSets, Pods and Services behave. Roles, RoleBindings
+//! and ResourceQuotas are stored and printed (and quotas' usage counted) so
+//! the lab's student namespaces can be tried here, but no request is ever
+//! refused by them: this API server authorizes everything.
 //!
 //! - [`cluster`]: [`EmbeddedCluster`] (start, kubeconfig, manifests,
 //!   shutdown) and the shared [`cluster::ClusterState`].
@@ -12,7 +15,7 @@
 //! - [`store`]: the revisioned object store with watch history.
 //! - [`objects`]: decoding through k8s-openapi types, defaults, validation.
 //! - [`controllers`]: deployment, replica set, scheduler, kubelet, services,
-//!   garbage collection, events.
+//!   garbage collection, quota usage, events.
 //! - [`runtime`]: the [`runtime::PodRuntime`] trait and its Docker runtime.
 //! - [`seed`]: the starting state (node `minikube`, kube-system pods).
 //! - [`resources`]: the table of served kinds.

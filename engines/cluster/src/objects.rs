@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service, ServiceAccount,
+    ConfigMap, Endpoints, Event, Namespace, Node, Pod, ResourceQuota, Secret, Service,
+    ServiceAccount,
 };
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -32,6 +34,9 @@ pub fn normalize(kind: &ResourceKind, object: Value) -> Result<Value, String> {
         "ServiceAccount" => roundtrip::<ServiceAccount>(object)?,
         "Deployment" => roundtrip::<Deployment>(object)?,
         "ReplicaSet" => roundtrip::<ReplicaSet>(object)?,
+        "ResourceQuota" => roundtrip::<ResourceQuota>(object)?,
+        "Role" => roundtrip::<Role>(object)?,
+        "RoleBinding" => roundtrip::<RoleBinding>(object)?,
         other => return Err(format!("no decoder for kind {other}")),
     };
     apply_defaults(kind.kind, &mut object);
@@ -62,6 +67,9 @@ pub fn validate(kind: &ResourceKind, object: &Value) -> Vec<String> {
     };
     if matches!(kind.kind, "Deployment" | "ReplicaSet") {
         check_workload(object, &mut problems);
+    }
+    if kind.kind == "RoleBinding" {
+        check_role_ref(object, &mut problems);
     }
     if let Some(pointer) = template_containers {
         check_containers(
@@ -94,6 +102,26 @@ fn check_workload(object: &Value, problems: &mut Vec<String>) {
             "spec.template.metadata.labels: Invalid value: `selector` does not match template `labels`"
                 .to_string(),
         );
+    }
+}
+
+/// A binding names the Role or ClusterRole it grants (the decoder fills a
+/// missing `roleRef` with empty strings).
+fn check_role_ref(object: &Value, problems: &mut Vec<String>) {
+    let field = |name: &str| {
+        object
+            .pointer(&format!("/roleRef/{name}"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    };
+    if !matches!(field("kind"), "Role" | "ClusterRole") {
+        problems.push(format!(
+            "roleRef.kind: Unsupported value: \"{}\": supported values: \"Role\", \"ClusterRole\"",
+            field("kind")
+        ));
+    }
+    if field("name").is_empty() {
+        problems.push("roleRef.name: Required value".to_string());
     }
 }
 
@@ -332,6 +360,20 @@ mod tests {
         let pod = json!({"metadata": {"name": "Bad_Name"}, "spec": {}});
         let problems = validate(kind("pods"), &pod);
         assert_eq!(problems.len(), 2, "{problems:?}");
+    }
+
+    #[test]
+    fn role_binding_without_role_ref_is_refused() {
+        let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "b"}, "subjects": []});
+        let binding = normalize(kind("rolebindings"), binding).unwrap();
+        let problems = validate(kind("rolebindings"), &binding);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[1].starts_with("roleRef.name"), "{problems:?}");
+        let quota = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q"},
+            "spec": {"hard": {"pods": "10"}}});
+        let quota = normalize(kind("resourcequotas"), quota).unwrap();
+        assert_eq!(quota["spec"]["hard"]["pods"], "10");
     }
 
     #[test]

@@ -74,9 +74,27 @@ pub const KINDS: &[ResourceKind] = &[
         NONE,
         NONE,
     ),
+    core(
+        "ResourceQuota",
+        "resourcequotas",
+        "resourcequota",
+        true,
+        &["quota"],
+        NONE,
+        &["status"],
+    ),
     apps("Deployment", "deployments", "deployment", &["deploy"]),
     apps("ReplicaSet", "replicasets", "replicaset", &["rs"]),
+    rbac("Role", "roles", "role"),
+    rbac("RoleBinding", "rolebindings", "rolebinding"),
 ];
+
+/// The group of Roles and RoleBindings. They are stored and printed like
+/// any other kind; nothing reads them to authorize a request.
+pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
+/// The named groups served, in the order discovery lists them.
+pub const GROUPS: &[&str] = &["apps", RBAC_GROUP];
 
 const fn core(
     kind: &'static str,
@@ -116,6 +134,20 @@ const fn apps(
         short_names,
         categories: ALL,
         subresources: &["scale", "status"],
+    }
+}
+
+const fn rbac(kind: &'static str, plural: &'static str, singular: &'static str) -> ResourceKind {
+    ResourceKind {
+        group: RBAC_GROUP,
+        version: "v1",
+        kind,
+        plural,
+        singular,
+        namespaced: true,
+        short_names: NONE,
+        categories: NONE,
+        subresources: NONE,
     }
 }
 

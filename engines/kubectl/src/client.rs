@@ -3,6 +3,7 @@
 //! worded as kubectl words them.
 
 use std::fmt;
+use std::path::Path;
 
 use futures::AsyncBufRead;
 use http::{Method, Request};
@@ -15,8 +16,9 @@ pub const TABLE_ACCEPT: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,app
 /// A failed request, with the text kubectl would print for it.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// The server answered with a `Status` failure.
-    #[error("Error from server ({reason}): {message}")]
+    /// The server answered with a `Status` failure; a refusal by the
+    /// cluster's access rules (403) says what that means in a lab session.
+    #[error("Error from server ({reason}): {message}{}", forbidden_hint(.code))]
     Server {
         reason: String,
         message: String,
@@ -44,6 +46,19 @@ pub enum ApiError {
     },
 }
 
+/// What a 403 means for a student: on a shared cluster the lab's account
+/// may be confined to the session's namespace.
+fn forbidden_hint(code: &u16) -> &'static str {
+    match code {
+        403 => {
+            "\nThe cluster's access rules refuse this to the lab's account: on a shared \
+             cluster a lab session may only reach its own namespace (the default one, \
+             used when you leave out -n)."
+        }
+        _ => "",
+    }
+}
+
 impl ApiError {
     /// Whether the server said the object does not exist.
     pub fn is_not_found(&self) -> bool {
@@ -58,6 +73,44 @@ pub enum ClientError {
     Kubeconfig(#[source] kube::config::KubeconfigError),
     #[error("failed to build a client for the cluster")]
     Build(#[source] kube::Error),
+    #[error(
+        "the kubeconfig's current context {context:?} is not usable: {reason} \
+         (`kubectl config get-contexts --kubeconfig FILE` lists its contexts)"
+    )]
+    Context { context: String, reason: String },
+}
+
+/// Reads the kubeconfig file at `path` and checks that its current context
+/// names a cluster with a server: what can be known without a network.
+pub fn check_kubeconfig_file(path: &Path) -> Result<Kubeconfig, ClientError> {
+    let kubeconfig = Kubeconfig::read_from(path).map_err(ClientError::Kubeconfig)?;
+    let context = kubeconfig.current_context.clone().unwrap_or_default();
+    let unusable = |reason: &str| ClientError::Context {
+        context: context.clone(),
+        reason: reason.to_string(),
+    };
+    if context.is_empty() {
+        return Err(unusable("no current-context is set"));
+    }
+    let cluster = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.as_ref())
+        .map(|c| c.cluster.clone())
+        .ok_or_else(|| unusable("no context of that name"))?;
+    let server = kubeconfig
+        .clusters
+        .iter()
+        .find(|c| c.name == cluster)
+        .and_then(|c| c.cluster.as_ref())
+        .and_then(|c| c.server.clone());
+    match server {
+        Some(server) if !server.is_empty() => Ok(kubeconfig),
+        _ => Err(unusable(&format!(
+            "cluster {cluster:?} is missing or has no server"
+        ))),
+    }
 }
 
 /// A kube client bound to one cluster and one default namespace.
@@ -81,6 +134,17 @@ impl ClusterClient {
     /// A client for the current context of a kubeconfig document.
     pub async fn from_kubeconfig_yaml(yaml: &str) -> Result<ClusterClient, ClientError> {
         let kubeconfig = Kubeconfig::from_yaml(yaml).map_err(ClientError::Kubeconfig)?;
+        let config =
+            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                .await
+                .map_err(ClientError::Kubeconfig)?;
+        ClusterClient::from_config(config)
+    }
+
+    /// A client for the current context of the kubeconfig file at `path`;
+    /// paths inside it (certificates) are relative to the file.
+    pub async fn from_kubeconfig_file(path: &Path) -> Result<ClusterClient, ClientError> {
+        let kubeconfig = check_kubeconfig_file(path)?;
         let config =
             kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
                 .await
@@ -268,5 +332,49 @@ impl ClusterClient {
                 source,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_errors_say_what_confines_the_session() {
+        let forbidden = ApiError::Server {
+            reason: "Forbidden".into(),
+            message: "pods is forbidden: User \"lab\" cannot list resource \"pods\"".into(),
+            code: 403,
+        };
+        let text = forbidden.to_string();
+        assert!(text.starts_with("Error from server (Forbidden): pods is forbidden"));
+        assert!(text.contains("only reach its own namespace"), "{text}");
+        let missing = ApiError::Server {
+            reason: "NotFound".into(),
+            message: "pods \"x\" not found".into(),
+            code: 404,
+        };
+        assert_eq!(
+            missing.to_string(),
+            "Error from server (NotFound): pods \"x\" not found"
+        );
+    }
+
+    #[test]
+    fn kubeconfig_without_the_named_context_is_refused() {
+        let dir = std::env::temp_dir().join(format!("lab-kubeconfig-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config");
+        std::fs::write(
+            &path,
+            "apiVersion: v1\nkind: Config\ncurrent-context: gone\ncontexts: []\nclusters: []\n",
+        )
+        .unwrap();
+        let error = check_kubeconfig_file(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("\"gone\"") && error.contains("no context"),
+            "{error}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -45,6 +45,14 @@ pub const KINDS: &[ResourceKind] = &[
     kind("namespaces", "namespace", &["ns"], "Namespace", "", false),
     kind("nodes", "node", &["no"], "Node", "", false),
     kind("pods", "pod", &["po"], "Pod", "", true),
+    kind(
+        "resourcequotas",
+        "resourcequota",
+        &["quota"],
+        "ResourceQuota",
+        "",
+        true,
+    ),
     kind("secrets", "secret", &[], "Secret", "", true),
     kind(
         "serviceaccounts",
@@ -71,7 +79,19 @@ pub const KINDS: &[ResourceKind] = &[
         "apps",
         true,
     ),
+    kind(
+        "rolebindings",
+        "rolebinding",
+        &[],
+        "RoleBinding",
+        RBAC_GROUP,
+        true,
+    ),
+    kind("roles", "role", &[], "Role", RBAC_GROUP, true),
 ];
+
+/// The group of Roles and RoleBindings.
+pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 
 /// What `kubectl get all` expands to, in kubectl's order (kinds the lab does
 /// not serve are left out).

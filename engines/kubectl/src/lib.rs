@@ -7,6 +7,7 @@
 //! - [`probe`]: [`ClusterProbe`], the `Probe` for `resource_*` and
 //!   `pods_ready` checks and `source: cluster` live values.
 //! - [`student`]: a namespace per student on an external cluster.
+//! - [`manifests`]: a scenario's manifests applied into that namespace.
 //! - [`client`]: [`ClusterClient`], raw requests and kubectl-worded errors.
 //! - [`kinds`]: the kinds the command knows and their REST paths.
 //! - [`args`], [`printer`], [`jsonpath`], [`completion`], [`help`]: parsing,
@@ -33,11 +34,13 @@ pub mod completion;
 pub mod help;
 pub mod jsonpath;
 pub mod kinds;
+pub mod manifests;
 pub mod printer;
 pub mod probe;
 pub mod student;
 
 pub use client::{ApiError, ClientError, ClusterClient};
 pub use command::KubectlCommand;
+pub use manifests::{ManifestError, apply_manifests};
 pub use probe::ClusterProbe;
-pub use student::{NamespaceError, prepare_student_namespace};
+pub use student::{NamespaceError, delete_student_namespace, prepare_student_namespace};

@@ -30,15 +30,42 @@ pub enum SpecError {
     },
 }
 
+/// The namespace scenarios write when they mean "the student's own".
+pub const SCENARIO_NAMESPACE: &str = "default";
+
 /// The cluster engine's probe for one session.
 #[derive(Debug, Clone)]
 pub struct ClusterProbe {
     client: ClusterClient,
+    /// Where checks and live values naming [`SCENARIO_NAMESPACE`] look
+    /// instead: the student's namespace on a shared cluster.
+    student_namespace: Option<String>,
 }
 
 impl ClusterProbe {
     pub fn new(client: ClusterClient) -> ClusterProbe {
-        ClusterProbe { client }
+        ClusterProbe {
+            client,
+            student_namespace: None,
+        }
+    }
+
+    /// A probe for a session whose objects live in `namespace` of a shared
+    /// cluster: what a scenario checks in `default` is read from there.
+    /// Other namespaces (`kube-system`) are read as written.
+    pub fn for_student_namespace(client: ClusterClient, namespace: impl Into<String>) -> Self {
+        ClusterProbe {
+            client,
+            student_namespace: Some(namespace.into()),
+        }
+    }
+
+    /// The namespace a scenario's `namespace` is read from.
+    pub fn resolve_namespace<'a>(&'a self, namespace: &'a str) -> &'a str {
+        match &self.student_namespace {
+            Some(student) if namespace == SCENARIO_NAMESPACE => student,
+            _ => namespace,
+        }
     }
 
     /// The objects of `resource` in `namespace` matching `selector`.
@@ -49,6 +76,7 @@ impl ClusterProbe {
         selector: Option<&str>,
     ) -> Result<Vec<Value>, ProbeError> {
         let kind = lookup(resource)?;
+        let namespace = self.resolve_namespace(namespace);
         let mut path = kind.collection_path(Some(namespace));
         if let Some(selector) = selector.filter(|s| !s.is_empty()) {
             path = format!("{path}?labelSelector={}", encode(selector));
@@ -68,6 +96,7 @@ impl ClusterProbe {
         name: &str,
     ) -> Result<Option<Value>, ProbeError> {
         let kind = lookup(resource)?;
+        let namespace = self.resolve_namespace(namespace);
         match self.client.get(&kind.object_path(namespace, name)).await {
             Ok(object) => Ok(Some(object)),
             Err(error) if error.is_not_found() => Ok(None),
@@ -87,7 +116,7 @@ impl ClusterProbe {
             Some(name) => self.object(resource, namespace, name).await?.is_some(),
             None => !self.list(resource, namespace, selector).await?.is_empty(),
         };
-        let what = describe_target(resource, namespace, name, selector);
+        let what = describe_target(resource, self.resolve_namespace(namespace), name, selector);
         Ok(match (found, absent) {
             (true, false) => CheckOutcome::pass(format!("{what} exists")),
             (false, true) => CheckOutcome::pass(format!("{what} is gone")),
@@ -106,7 +135,7 @@ impl ClusterProbe {
     ) -> Result<CheckOutcome, ProbeError> {
         let items = self.list(resource, namespace, selector).await?;
         let count = u64::try_from(items.len()).unwrap_or(u64::MAX);
-        let what = describe_target(resource, namespace, None, selector);
+        let what = describe_target(resource, self.resolve_namespace(namespace), None, selector);
         let passed = equals.is_none_or(|e| count == e) && at_least.is_none_or(|a| count >= a);
         let wanted = match (equals, at_least) {
             (Some(e), _) => format!("exactly {e}"),
@@ -127,7 +156,12 @@ impl ClusterProbe {
         matches: Option<&str>,
     ) -> Result<CheckOutcome, ProbeError> {
         let Some(object) = self.object(resource, namespace, name).await? else {
-            let what = describe_target(resource, namespace, Some(name), None);
+            let what = describe_target(
+                resource,
+                self.resolve_namespace(namespace),
+                Some(name),
+                None,
+            );
             return Ok(CheckOutcome::fail(format!("no {what} yet")));
         };
         let values = field_values(&object, path)?;
@@ -162,7 +196,7 @@ impl ClusterProbe {
         let pods = self.list("pods", namespace, selector).await?;
         let ready = pods.iter().filter(|p| pod_is_ready(p)).count();
         let ready = u64::try_from(ready).unwrap_or(u64::MAX);
-        let what = describe_target("pods", namespace, None, selector);
+        let what = describe_target("pods", self.resolve_namespace(namespace), None, selector);
         let detail = format!("{ready} of {what} ready (wanted {count})");
         Ok(CheckOutcome {
             passed: ready >= count,

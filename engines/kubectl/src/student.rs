@@ -4,9 +4,18 @@
 //!
 //! The lab itself keeps talking with the kubeconfig's credentials and scopes
 //! its commands with [`ClusterClient::with_namespace`]; the service account
-//! is what a student-facing credential would be issued for. The embedded
-//! cluster serves neither RBAC nor quotas, so there this fails at the first
-//! of those objects with an error that names it.
+//! is what a student-facing credential would be issued for. So the Role
+//! confines nothing yet: a student's `kubectl -n other` reaches what the
+//! kubeconfig's account may reach. Issuing each session a token of its
+//! service account (or impersonating it) would make the Role the limit;
+//! that needs a ClusterRole for the cluster-wide reads the lessons use
+//! (`kubectl get nodes`).
+//!
+//! Preparing is idempotent: objects that exist are brought back to what the
+//! lab wants, and a namespace still being deleted from an earlier session is
+//! waited for before it is made again.
+
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -20,7 +29,11 @@ const VERBS: &[&str] = &[
     "get", "list", "watch", "create", "update", "patch", "delete",
 ];
 
-/// Setting up a student's namespace failed.
+/// How long a namespace left terminating by an earlier session is waited for.
+const TERMINATING_WAIT: Duration = Duration::from_secs(90);
+const TERMINATING_POLL: Duration = Duration::from_millis(500);
+
+/// Setting up or removing a student's namespace failed.
 #[derive(Debug, thiserror::Error)]
 pub enum NamespaceError {
     #[error("student name {0:?} has no letters or digits to name a namespace after")]
@@ -28,6 +41,14 @@ pub enum NamespaceError {
     #[error("failed to create {kind} {name} for the student")]
     Create {
         kind: &'static str,
+        name: String,
+        #[source]
+        source: ApiError,
+    },
+    #[error("namespace {name} is still being deleted after {seconds} s; try again later")]
+    StillTerminating { name: String, seconds: u64 },
+    #[error("failed to delete namespace {name}")]
+    Delete {
         name: String,
         #[source]
         source: ApiError,
@@ -41,11 +62,8 @@ pub async fn prepare_student_namespace(
     student: &str,
 ) -> Result<String, NamespaceError> {
     let namespace = namespace_for(student)?;
+    create_namespace(client, &namespace, student).await?;
     let objects = [
-        (
-            "/api/v1/namespaces".to_string(),
-            namespace_object(&namespace, student),
-        ),
         (
             namespaced(&namespace, "/api/v1", "serviceaccounts"),
             service_account(),
@@ -65,15 +83,78 @@ pub async fn prepare_student_namespace(
         (namespaced(&namespace, "/api/v1", "resourcequotas"), quota()),
     ];
     for (path, object) in objects {
-        create_if_missing(client, &path, &object).await?;
+        create_or_update(client, &path, &object).await?;
     }
     tracing::info!(%namespace, "student namespace ready");
     Ok(namespace)
 }
 
+/// Deletes a student's namespace and everything in it. A namespace already
+/// gone is fine. On a real cluster the deletion finishes in the background.
+pub async fn delete_student_namespace(
+    client: &ClusterClient,
+    namespace: &str,
+) -> Result<(), NamespaceError> {
+    match client
+        .delete(&format!("/api/v1/namespaces/{namespace}"))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(error) if error.is_not_found() => Ok(()),
+        Err(source) => Err(NamespaceError::Delete {
+            name: namespace.to_string(),
+            source,
+        }),
+    }
+}
+
+/// Creates the namespace, first waiting out a deletion of the same name
+/// that is still under way (namespaces terminate in the background).
+async fn create_namespace(
+    client: &ClusterClient,
+    namespace: &str,
+    student: &str,
+) -> Result<(), NamespaceError> {
+    let object = namespace_object(namespace, student);
+    let started = tokio::time::Instant::now();
+    loop {
+        match client.create("/api/v1/namespaces", &object).await {
+            Ok(_) => return Ok(()),
+            Err(ApiError::Server { code: 409, .. }) => {}
+            Err(source) => return Err(create_error(&object, source)),
+        }
+        let existing = match client.get(&format!("/api/v1/namespaces/{namespace}")).await {
+            Ok(existing) => existing,
+            // Gone between the two requests: create again.
+            Err(error) if error.is_not_found() => continue,
+            Err(source) => return Err(create_error(&object, source)),
+        };
+        if !is_terminating(&existing) {
+            return Ok(());
+        }
+        if started.elapsed() >= TERMINATING_WAIT {
+            return Err(NamespaceError::StillTerminating {
+                name: namespace.to_string(),
+                seconds: TERMINATING_WAIT.as_secs(),
+            });
+        }
+        tokio::time::sleep(TERMINATING_POLL).await;
+    }
+}
+
+fn is_terminating(namespace: &Value) -> bool {
+    namespace.pointer("/metadata/deletionTimestamp").is_some()
+        || namespace.pointer("/status/phase") == Some(&json!("Terminating"))
+}
+
 /// `lab-` and the student's name as a DNS label: lower case letters,
-/// digits and dashes, at most 63 characters.
+/// digits and dashes, at most 63 characters. A name that had to be changed
+/// to fit (`bob_smith`, `Ada Lovelace`, a very long one) also gets a hash of
+/// the original, so two students whose names clean up alike (`bob_smith`
+/// and `bob-smith`) do not share a namespace. The same name always gives
+/// the same namespace.
 pub fn namespace_for(student: &str) -> Result<String, NamespaceError> {
+    const MAX: usize = 63;
     let cleaned: String = student
         .to_ascii_lowercase()
         .chars()
@@ -83,30 +164,57 @@ pub fn namespace_for(student: &str) -> Result<String, NamespaceError> {
     if trimmed.is_empty() {
         return Err(NamespaceError::EmptyName(student.to_string()));
     }
-    let mut name = format!("lab-{trimmed}");
-    name.truncate(63);
-    Ok(name.trim_end_matches('-').to_string())
+    let name = format!("lab-{trimmed}");
+    if trimmed == student && name.len() <= MAX {
+        return Ok(name);
+    }
+    let suffix = format!("-{:08x}", fnv1a(student.as_bytes()));
+    let mut base = name;
+    base.truncate(MAX - suffix.len());
+    Ok(format!("{}{suffix}", base.trim_end_matches('-')))
+}
+
+/// FNV-1a, 32 bits: stable across Rust versions, unlike the std hasher.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(*byte)).wrapping_mul(0x0100_0193)
+    })
 }
 
 fn namespaced(namespace: &str, prefix: &str, plural: &str) -> String {
     format!("{prefix}/namespaces/{namespace}/{plural}")
 }
 
-async fn create_if_missing(
+/// Creates `object` in the collection at `path`; one that exists already
+/// gets the lab's version merged in (a Role from an older lab gains the
+/// rules added since).
+async fn create_or_update(
     client: &ClusterClient,
     path: &str,
     object: &Value,
 ) -> Result<(), NamespaceError> {
     match client.create(path, object).await {
-        Ok(_) | Err(ApiError::Server { code: 409, .. }) => Ok(()),
-        Err(source) => Err(NamespaceError::Create {
-            kind: kind_of(object),
-            name: object["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            source,
-        }),
+        Ok(_) => Ok(()),
+        Err(ApiError::Server { code: 409, .. }) => {
+            let name = object["metadata"]["name"].as_str().unwrap_or_default();
+            client
+                .merge_patch(&format!("{path}/{name}"), object)
+                .await
+                .map(|_| ())
+                .map_err(|source| create_error(object, source))
+        }
+        Err(source) => Err(create_error(object, source)),
+    }
+}
+
+fn create_error(object: &Value, source: ApiError) -> NamespaceError {
+    NamespaceError::Create {
+        kind: kind_of(object),
+        name: object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        source,
     }
 }
 
@@ -153,6 +261,11 @@ fn role() -> Value {
                 "resources": ["deployments", "deployments/scale", "replicasets"],
                 "verbs": VERBS,
             },
+            {
+                "apiGroups": [""],
+                "resources": ["resourcequotas"],
+                "verbs": ["get", "list", "watch"],
+            },
         ],
     })
 }
@@ -192,13 +305,39 @@ mod tests {
 
     #[test]
     fn namespace_names_are_dns_labels() {
-        assert_eq!(namespace_for("Alice").unwrap(), "lab-alice");
-        assert_eq!(
-            namespace_for("bob.smith@school").unwrap(),
-            "lab-bob-smith-school"
-        );
+        assert_eq!(namespace_for("alice").unwrap(), "lab-alice");
+        let odd = namespace_for("bob.smith@school").unwrap();
+        assert!(odd.starts_with("lab-bob-smith-school-"), "{odd}");
         assert!(namespace_for("@@@").is_err());
         let long = namespace_for(&"x".repeat(100)).unwrap();
         assert_eq!(long.len(), 63);
+        for name in [odd, long, namespace_for("Ada Lovelace").unwrap()] {
+            assert!(name.len() <= 63, "{name}");
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{name}"
+            );
+            assert!(!name.ends_with('-'), "{name}");
+        }
+    }
+
+    #[test]
+    fn names_that_clean_up_alike_get_different_namespaces() {
+        let underscore = namespace_for("bob_smith").unwrap();
+        let dash = namespace_for("bob-smith").unwrap();
+        assert_eq!(dash, "lab-bob-smith");
+        assert_ne!(underscore, dash);
+        assert_ne!(namespace_for("Alice").unwrap(), "lab-alice");
+        assert_eq!(underscore, namespace_for("bob_smith").unwrap());
+    }
+
+    #[test]
+    fn terminating_namespaces_are_recognised() {
+        assert!(is_terminating(
+            &json!({"metadata": {"deletionTimestamp": "2024-01-01T00:00:00Z"}})
+        ));
+        assert!(is_terminating(&json!({"status": {"phase": "Terminating"}})));
+        assert!(!is_terminating(&json!({"status": {"phase": "Active"}})));
     }
 }

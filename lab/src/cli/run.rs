@@ -10,6 +10,7 @@ use ratatui::layout::Size;
 
 use crate::app::{App, AppConfig, AppEvent, ScenarioFileEvent, Theme};
 use crate::driver::terminal::EventSources;
+use crate::engines::ClusterSource;
 use crate::session::Session;
 use crate::store::ProgressStore;
 use crate::watch::{ScenarioWatcher, WatchOptions};
@@ -19,7 +20,8 @@ use crate::{driver, paths};
 #[command(
     after_long_help = "Examples:\n  lab run\n  lab run virtualization-and-containers\n  \
                              lab run ./drafts/my-scenario.yaml\n  \
-                             lab run --watch ./drafts/my-scenario.yaml"
+                             lab run --watch ./drafts/my-scenario.yaml\n  \
+                             lab run --cluster kubeconfig=$HOME/.kube/config"
 )]
 pub struct RunArgs {
     /// A scenario id, or the path of a scenario file. Without it, the lab
@@ -42,6 +44,19 @@ pub struct RunArgs {
         conflicts_with = "scenario"
     )]
     pub watch: Option<PathBuf>,
+
+    /// Where the scenario's Kubernetes cluster runs: `embedded` (a fresh
+    /// cluster inside the lab, gone when you quit) or `kubeconfig=PATH` (the
+    /// current context of that kubeconfig; you work in namespace lab-<user>,
+    /// made when the scenario starts and deleted when you quit; your
+    /// progress is kept and the scenario's objects are made again next time).
+    #[arg(
+        long,
+        value_name = "embedded|kubeconfig=PATH",
+        default_value = "embedded",
+        value_parser = ClusterSource::parse
+    )]
+    pub cluster: ClusterSource,
 }
 
 /// `--watch` takes an existing file, never a scenario id.
@@ -84,6 +99,11 @@ pub fn execute(
         .enable_all()
         .build()
         .context("cannot start the background runtime")?;
+    if let Some(external) = args.cluster.external() {
+        runtime
+            .block_on(external.check_reachable())
+            .map_err(anyhow::Error::msg)?;
+    }
     let store = ProgressStore::open_in(data_dir)
         .with_context(|| format!("cannot open the progress store in {}", data_dir.display()))?;
     let (session, mut events) = Session::new(

@@ -12,7 +12,7 @@ use lab_ssh::{CancellationToken, Limits, Server, ServerConfig};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::driver::ssh::LabSessionFactory;
-use crate::engines::LabEngines;
+use crate::engines::{ClusterSource, LabEngines};
 use crate::store::ProgressStore;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -20,10 +20,21 @@ use crate::store::ProgressStore;
 Without a users file the lab has one user, thmuser, whose password is the
 published default; add real accounts with `lab user add NAME`.
 
+With --cluster kubeconfig=PATH every student works on that one cluster, in
+namespace lab-<user> (stable across reconnects), which the lab makes with a
+Role, a RoleBinding and a ResourceQuota when the student's session starts.
+The kubeconfig's account must be allowed to create namespaces, roles, role
+bindings and resource quotas. The lab's kubectl and checks use that account
+with the student's namespace as default; what it may not do elsewhere (say,
+`kubectl get pods -n kube-system`) fails with a Forbidden error. When the
+student's last session ends the namespace is deleted: their progress is in
+the lab's store, and the scenario's objects are made again next time.
+
 Examples:
   lab serve                              students on this machine: ssh -p 2222 thmuser@127.0.0.1
   lab serve --listen 0.0.0.0:2222        a classroom (create users first)
-  lab serve --max-sessions 30 --idle-timeout 900")]
+  lab serve --max-sessions 30 --idle-timeout 900
+  lab serve --cluster kubeconfig=/etc/lab/classroom.kubeconfig")]
 pub struct ServeArgs {
     /// Address and port to listen on; 0.0.0.0 accepts every network.
     #[arg(long, value_name = "ADDR", default_value = ServerConfig::DEFAULT_LISTEN)]
@@ -55,6 +66,18 @@ pub struct ServeArgs {
     /// while.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_auth_failures_per_address)]
     pub max_failures_per_address: u32,
+
+    /// Where students' Kubernetes clusters run: `embedded` (one inside the
+    /// lab per session) or `kubeconfig=PATH` (one external cluster, a
+    /// namespace per student, deleted when their last session ends; see
+    /// below).
+    #[arg(
+        long,
+        value_name = "embedded|kubeconfig=PATH",
+        default_value = "embedded",
+        value_parser = ClusterSource::parse
+    )]
+    pub cluster: ClusterSource,
 }
 
 /// The users file `lab serve` and `lab user` use when none is given.
@@ -78,7 +101,17 @@ pub fn execute(
     let runtime = super::runtime()?;
     let store = ProgressStore::open_in(data_dir)
         .with_context(|| format!("cannot open the progress store in {}", data_dir.display()))?;
-    let engines = Arc::new(LabEngines::new().with_guest_cache(data_dir));
+    if let Some(external) = args.cluster.external() {
+        let line = runtime
+            .block_on(external.check_reachable())
+            .map_err(anyhow::Error::msg)?;
+        eprintln!("Cluster: {line}");
+    }
+    let engines = Arc::new(
+        LabEngines::new()
+            .with_guest_cache(data_dir)
+            .with_cluster(args.cluster.clone()),
+    );
     engines.sweep_orphans(runtime.handle());
     let factory = LabSessionFactory::new(
         catalog.scenarios,

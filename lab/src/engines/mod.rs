@@ -17,10 +17,13 @@
 //! - [`pane`]: the App's terminal pane around the lab shell or a host shell.
 //! - [`recorder`]: command lines into the progress store.
 //! - [`checks`]: the engine lines of `lab doctor`.
+//! - [`external`]: `--cluster`, an external cluster with a namespace per
+//!   student instead of an embedded cluster per session.
 //! - [`status_line`]: the live status line: real addresses of published
 //!   ports, and the VM's exit counters from [`vm_status`].
 
 pub mod checks;
+pub mod external;
 pub mod pane;
 pub mod recorder;
 pub mod status_line;
@@ -30,6 +33,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+pub use external::{ClusterSource, ExternalCluster, NamespaceLease};
 use lab_cluster::{ClusterConfig, EmbeddedCluster};
 use lab_docker::{
     ContainerLimits, CurlCommand, DockerCommand, DockerEngine, DockerProbe, DockerSession,
@@ -59,6 +63,8 @@ pub struct LabEngines {
     pub images: Arc<ImageCatalog>,
     /// The Linux guest `lab images build` prepared, for `vm start linux`.
     pub linux_guest: Option<LinuxGuestArtifacts>,
+    /// Where sessions' clusters come from (`--cluster`).
+    pub cluster: ClusterSource,
 }
 
 impl Default for LabEngines {
@@ -75,7 +81,14 @@ impl LabEngines {
             ports: Arc::new(PortMap::default()),
             images: Arc::new(ImageCatalog::embedded()),
             linux_guest: None,
+            cluster: ClusterSource::Embedded,
         }
+    }
+
+    /// Puts sessions' clusters where `cluster` says.
+    pub fn with_cluster(mut self, cluster: ClusterSource) -> Self {
+        self.cluster = cluster;
+        self
     }
 
     /// Lets sessions boot the Linux guest prepared in `cache_dir` (the
@@ -122,25 +135,42 @@ impl LabEngines {
             engines.start_kvm(session, self.linux_guest.clone());
         }
         if wanted.contains(&EngineKind::Cluster) {
-            engines.start_cluster(session, scenario);
+            engines.start_cluster(session, scenario, self.cluster.clone());
         }
         tracing::info!(session = %engines.id, scenario = %scenario.scenario.id, ?wanted, "session engines started");
         engines
     }
 }
 
-/// One learner's engines: the Docker session, the VM slot, the embedded
-/// cluster, and the lab shell commands that reach them.
+/// One learner's engines: the Docker session, the VM slot, the cluster,
+/// and the lab shell commands that reach them.
 pub struct SessionEngines {
     id: String,
     runtime: Handle,
     registry: CommandRegistry,
     docker: Option<Arc<DockerSession>>,
     kvm: Option<Arc<KvmSession>>,
-    cluster: Arc<Mutex<Option<EmbeddedCluster>>>,
+    cluster: Arc<Mutex<Option<SessionCluster>>>,
     cluster_start: Option<JoinHandle<()>>,
     late_commands: mpsc::UnboundedSender<Arc<dyn ShellCommand>>,
     late_receiver: Option<mpsc::UnboundedReceiver<Arc<dyn ShellCommand>>>,
+}
+
+/// The cluster a session got.
+enum SessionCluster {
+    /// Its own embedded cluster, stopped with the session.
+    Embedded(EmbeddedCluster),
+    /// A namespace on the external cluster, released with the session.
+    External(NamespaceLease),
+}
+
+impl SessionCluster {
+    async fn shutdown(self) {
+        match self {
+            SessionCluster::Embedded(cluster) => cluster.shutdown().await,
+            SessionCluster::External(lease) => lease.release().await,
+        }
+    }
 }
 
 impl SessionEngines {
@@ -157,10 +187,21 @@ impl SessionEngines {
         self.kvm.as_ref()
     }
 
-    /// The kubeconfig of the session's cluster, once it has started.
+    /// The kubeconfig of the session's embedded cluster, once it has
+    /// started (`None` on an external cluster).
     pub fn cluster_kubeconfig(&self) -> Option<String> {
-        let cluster = self.cluster.lock().ok()?;
-        cluster.as_ref().map(EmbeddedCluster::kubeconfig_yaml)
+        match self.cluster.lock().ok()?.as_ref()? {
+            SessionCluster::Embedded(cluster) => Some(cluster.kubeconfig_yaml()),
+            SessionCluster::External(_) => None,
+        }
+    }
+
+    /// The session's namespace on an external cluster, once it is ready.
+    pub fn student_namespace(&self) -> Option<String> {
+        match self.cluster.lock().ok()?.as_ref()? {
+            SessionCluster::Embedded(_) => None,
+            SessionCluster::External(lease) => Some(lease.namespace().to_owned()),
+        }
     }
 
     /// The lab shell's engine commands of this session.
@@ -231,15 +272,17 @@ impl SessionEngines {
         std::iter::from_fn(|| receiver.try_recv().ok()).collect()
     }
 
-    /// Stops the VM and the cluster and removes the session's containers
-    /// (pods included). Safe to call more than once.
+    /// Stops the VM and the cluster (on an external cluster: deletes the
+    /// student's namespace when this was their last session) and removes
+    /// the session's containers (pods included). Safe to call more than
+    /// once.
     pub async fn shutdown(&mut self) {
         if let Some(start) = self.cluster_start.take() {
             start.abort();
             let _ = start.await;
         }
         let cluster = self.cluster.lock().ok().and_then(|mut slot| slot.take());
-        let had_cluster = cluster.is_some();
+        let had_cluster = matches!(cluster, Some(SessionCluster::Embedded(_)));
         if let Some(cluster) = cluster {
             cluster.shutdown().await;
         }
@@ -309,10 +352,16 @@ impl SessionEngines {
         self.kvm = Some(kvm);
     }
 
-    fn start_cluster(&mut self, session: &Session, scenario: &LoadedScenario) {
+    fn start_cluster(
+        &mut self,
+        session: &Session,
+        scenario: &LoadedScenario,
+        source: ClusterSource,
+    ) {
         let manifests: Vec<String> = scenario.manifests.iter().map(|m| m.yaml.clone()).collect();
         let start = ClusterStart {
             session_id: self.id.clone(),
+            source,
             manifests,
             slot: Arc::clone(&self.cluster),
             reporter: session.clone(),
@@ -325,14 +374,22 @@ impl SessionEngines {
 /// The background start of a session's cluster.
 struct ClusterStart {
     session_id: String,
+    source: ClusterSource,
     manifests: Vec<String>,
-    slot: Arc<Mutex<Option<EmbeddedCluster>>>,
+    slot: Arc<Mutex<Option<SessionCluster>>>,
     reporter: Session,
     late_commands: mpsc::UnboundedSender<Arc<dyn ShellCommand>>,
 }
 
 impl ClusterStart {
     async fn run(self) {
+        match self.source.clone() {
+            ClusterSource::Embedded => self.run_embedded().await,
+            ClusterSource::Kubeconfig(external) => self.run_external(&external).await,
+        }
+    }
+
+    async fn run_embedded(self) {
         let cluster = match EmbeddedCluster::start(ClusterConfig::for_session(&self.session_id))
             .await
         {
@@ -357,8 +414,45 @@ impl ClusterStart {
             }
         }
         if let Ok(mut slot) = self.slot.lock() {
-            *slot = Some(cluster);
+            *slot = Some(SessionCluster::Embedded(cluster));
         }
+        self.report_ready(detail);
+    }
+
+    /// The student's namespace on the external cluster: prepared, filled
+    /// with the scenario's manifests, and the default of kubectl and of the
+    /// checks that name `default`.
+    async fn run_external(self, external: &ExternalCluster) {
+        let client = match external.client().await {
+            Ok(client) => client,
+            Err(error) => return report_unavailable(&self.reporter, EngineKind::Cluster, &error),
+        };
+        let lease = match external.lease(&client, self.reporter.user()).await {
+            Ok(lease) => lease,
+            Err(error) => return report_unavailable(&self.reporter, EngineKind::Cluster, &error),
+        };
+        let namespace = lease.namespace().to_owned();
+        // Kept at once, so a session ended from here on releases it.
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = Some(SessionCluster::External(lease));
+        }
+        let manifests: Vec<&str> = self.manifests.iter().map(String::as_str).collect();
+        if let Err(error) = lab_kubectl::apply_manifests(&client, &namespace, &manifests).await {
+            tracing::warn!(session = %self.session_id, error = %error_chain(&error), "scenario manifests refused");
+        }
+        let client = client.with_namespace(namespace.clone());
+        let detail = format!("cluster at {}, namespace {namespace}", client.server());
+        let kubectl: Arc<dyn ShellCommand> = Arc::new(KubectlCommand::new(client.clone()));
+        // The pane may be gone already; then nobody needs kubectl.
+        let _ = self.late_commands.send(kubectl);
+        self.reporter
+            .attach_probe(Arc::new(ClusterProbe::for_student_namespace(
+                client, namespace,
+            )));
+        self.report_ready(detail);
+    }
+
+    fn report_ready(&self, detail: String) {
         self.reporter.notify(SessionEvent::Engine(EngineStatus {
             kind: EngineKind::Cluster,
             state: EngineState::Ready { detail },
@@ -413,9 +507,14 @@ pub fn scenario_start_hook(
 }
 
 /// The wiring of the local `lab`: real engine checks, and a session of
-/// engines for each scenario opened, ended when the learner quits.
-pub fn local_wiring(choice: PaneChoice, data_dir: &Path) -> Wiring {
-    let lab = Arc::new(LabEngines::new().with_guest_cache(data_dir));
+/// engines (clusters from `cluster`) for each scenario opened, ended when
+/// the learner quits.
+pub fn local_wiring(choice: PaneChoice, data_dir: &Path, cluster: ClusterSource) -> Wiring {
+    let lab = Arc::new(
+        LabEngines::new()
+            .with_guest_cache(data_dir)
+            .with_cluster(cluster),
+    );
     let slot = SessionSlot::default();
     let end_slot = Arc::clone(&slot);
     let mut start = scenario_start_hook(Arc::clone(&lab), slot, choice);
@@ -464,13 +563,17 @@ fn report_unavailable(session: &Session, kind: EngineKind, error: &dyn std::erro
     }));
 }
 
-/// An error with its causes, `a: b: c`.
+/// An error with its causes, `a: b: c`; a cause whose text the error
+/// already printed (some libraries repeat their source) is not repeated.
 pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
         source = cause.source();
     }
     text
@@ -522,6 +625,24 @@ mod tests {
         for id in [first, second] {
             assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
         }
+    }
+
+    #[test]
+    fn error_chain_does_not_repeat_a_cause_already_printed() {
+        #[derive(Debug)]
+        struct Repeats(std::io::Error);
+        impl std::fmt::Display for Repeats {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "failed to read x: {}", self.0)
+            }
+        }
+        impl std::error::Error for Repeats {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let error = Repeats(std::io::Error::other("gone"));
+        assert_eq!(error_chain(&error), "failed to read x: gone");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::resources::{KINDS, ResourceKind};
+use crate::resources::{GROUPS, KINDS, ResourceKind};
 
 /// The Kubernetes version the embedded cluster reports.
 pub const GIT_VERSION: &str = "v1.32.0";
@@ -35,22 +35,24 @@ pub fn core_versions(server_address: &str) -> Value {
 
 /// `/apis`: every named group.
 pub fn group_list() -> Value {
-    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [apps_group()]})
+    let groups: Vec<Value> = GROUPS.iter().map(|name| group_entry(name)).collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 /// `/apis/<group>`, or `None` for a group not served.
 pub fn group(name: &str) -> Option<Value> {
-    (name == "apps").then(|| {
-        let mut group = apps_group();
+    GROUPS.contains(&name).then(|| {
+        let mut group = group_entry(name);
         group["kind"] = json!("APIGroup");
         group["apiVersion"] = json!("v1");
         group
     })
 }
 
-fn apps_group() -> Value {
-    let version = json!({"groupVersion": "apps/v1", "version": "v1"});
-    json!({"name": "apps", "versions": [version.clone()], "preferredVersion": version})
+/// A named group with its one version, `v1`.
+fn group_entry(name: &str) -> Value {
+    let version = json!({"groupVersion": format!("{name}/v1"), "version": "v1"});
+    json!({"name": name, "versions": [version.clone()], "preferredVersion": version})
 }
 
 /// `/api/v1` or `/apis/<group>/<version>`, or `None` when not served.
@@ -141,5 +143,21 @@ mod tests {
             .collect();
         assert!(names.contains(&"pods") && names.contains(&"pods/log"));
         assert!(resource_list("batch", "v1").is_none());
+    }
+
+    #[test]
+    fn rbac_group_is_discoverable() {
+        let groups = group_list();
+        let names: Vec<&str> = groups["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|g| g["name"].as_str())
+            .collect();
+        assert_eq!(names, ["apps", "rbac.authorization.k8s.io"]);
+        let list = resource_list("rbac.authorization.k8s.io", "v1").unwrap();
+        assert_eq!(list["resources"][0]["name"], "roles");
+        assert_eq!(list["resources"][1]["name"], "rolebindings");
+        assert!(group("rbac.authorization.k8s.io").is_some());
     }
 }

@@ -12,14 +12,16 @@ use std::sync::OnceLock;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service, ServiceAccount,
+    ConfigMap, Endpoints, Event, Namespace, Node, Pod, ResourceQuota, Secret, Service,
+    ServiceAccount,
 };
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
 use crate::api::discovery::GIT_VERSION;
-use crate::resources::{KINDS, ResourceKind};
+use crate::resources::{GROUPS, KINDS, ResourceKind};
 
 /// One group-version document and the hash clients cache it under.
 struct Document {
@@ -31,7 +33,11 @@ struct Document {
 
 fn documents() -> &'static [Document] {
     static DOCUMENTS: OnceLock<Vec<Document>> = OnceLock::new();
-    DOCUMENTS.get_or_init(|| vec![build("", "v1"), build("apps", "v1")])
+    DOCUMENTS.get_or_init(|| {
+        let mut documents = vec![build("", "v1")];
+        documents.extend(GROUPS.iter().map(|group| build(group, "v1")));
+        documents
+    })
 }
 
 /// `/openapi/v3`: where each group version's document lives.
@@ -104,16 +110,19 @@ fn add_kind_schema(generator: &mut SchemaGenerator, kind: &str) {
         "ServiceAccount" => add::<ServiceAccount>(generator),
         "Deployment" => add::<Deployment>(generator),
         "ReplicaSet" => add::<ReplicaSet>(generator),
+        "ResourceQuota" => add::<ResourceQuota>(generator),
+        "Role" => add::<Role>(generator),
+        "RoleBinding" => add::<RoleBinding>(generator),
         _ => {}
     }
 }
 
-/// The schema name k8s-openapi gives a kind (`io.k8s.api.core.v1.Pod`).
+/// The schema name k8s-openapi gives a kind (`io.k8s.api.core.v1.Pod`,
+/// `io.k8s.api.rbac.v1.Role`: a dotted group is named by its first part).
 fn schema_name(kind: &ResourceKind) -> String {
-    let group = if kind.group.is_empty() {
-        "core"
-    } else {
-        kind.group
+    let group = match kind.group {
+        "" => "core",
+        group => group.split('.').next().unwrap_or(group),
     };
     format!("io.k8s.api.{group}.{}.{}", kind.version, kind.kind)
 }
@@ -275,5 +284,12 @@ mod tests {
                 .unwrap()
                 .contains("hash=")
         );
+    }
+
+    #[test]
+    fn rbac_document_tags_role_schema() {
+        let doc = group_version("apis/rbac.authorization.k8s.io/v1").unwrap();
+        let role = &doc["components"]["schemas"]["io.k8s.api.rbac.v1.Role"];
+        assert_eq!(role["x-kubernetes-group-version-kind"][0]["kind"], "Role");
     }
 }

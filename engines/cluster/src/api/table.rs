@@ -74,6 +74,16 @@ fn columns(kind: &str) -> Vec<Column> {
         "ConfigMap" => vec![NAME, Column("Data", "integer", false), AGE],
         "Secret" => vec![NAME, text("Type"), Column("Data", "integer", false), AGE],
         "ServiceAccount" => vec![NAME, Column("Secrets", "integer", false), AGE],
+        "Role" => vec![NAME, Column("Created At", "date", false)],
+        "RoleBinding" => vec![
+            NAME,
+            text("Role"),
+            AGE,
+            wide("Users"),
+            wide("Groups"),
+            wide("ServiceAccounts"),
+        ],
+        "ResourceQuota" => vec![NAME, AGE, text("Request"), text("Limit")],
         "Event" => vec![
             text("Last Seen"),
             text("Type"),
@@ -121,6 +131,9 @@ fn cells(kind: &str, object: &Value) -> Vec<Value> {
             ]
         }
         "Event" => event_cells(object),
+        "Role" => vec![name(object), text(object, "/metadata/creationTimestamp")],
+        "RoleBinding" => role_binding_cells(object),
+        "ResourceQuota" => quota_cells(object),
         _ => vec![name(object), created_age(object)],
     }
 }
@@ -335,6 +348,65 @@ fn node_cells(node: &Value) -> Vec<Value> {
     ]
 }
 
+fn role_binding_cells(binding: &Value) -> Vec<Value> {
+    let role = format!(
+        "{}/{}",
+        text(binding, "/roleRef/kind").as_str().unwrap_or(""),
+        text(binding, "/roleRef/name").as_str().unwrap_or("")
+    );
+    let subjects = |kind: &str| {
+        let names: Vec<String> = array(binding, "/subjects")
+            .iter()
+            .filter(|s| s["kind"] == kind)
+            .map(|s| {
+                let name = s["name"].as_str().unwrap_or("");
+                match s["namespace"].as_str().filter(|_| kind == "ServiceAccount") {
+                    Some(namespace) => format!("{namespace}/{name}"),
+                    None => name.to_string(),
+                }
+            })
+            .collect();
+        json!(names.join(", "))
+    };
+    vec![
+        name(binding),
+        json!(role),
+        created_age(binding),
+        subjects("User"),
+        subjects("Group"),
+        subjects("ServiceAccount"),
+    ]
+}
+
+/// `used/hard` for each resource of a quota, requests and limits apart, as
+/// `pods: 1/10, services: 0/5`.
+fn quota_cells(quota: &Value) -> Vec<Value> {
+    let hard = quota
+        .pointer("/spec/hard")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten();
+    let (mut requests, mut limits) = (Vec::new(), Vec::new());
+    for (resource, limit) in hard {
+        let used = quota
+            .pointer("/status/used")
+            .and_then(|u| u.get(resource))
+            .and_then(Value::as_str)
+            .unwrap_or("0");
+        let cell = format!("{resource}: {used}/{}", limit.as_str().unwrap_or(""));
+        match resource.starts_with("limits.") {
+            true => limits.push(cell),
+            false => requests.push(cell),
+        }
+    }
+    vec![
+        name(quota),
+        created_age(quota),
+        json!(requests.join(", ")),
+        json!(limits.join(", ")),
+    ]
+}
+
 fn event_cells(event: &Value) -> Vec<Value> {
     let last = event
         .pointer("/lastTimestamp")
@@ -456,6 +528,22 @@ mod tests {
         assert_eq!(row[1], "0/1");
         assert_eq!(row[2], "CrashLoopBackOff");
         assert_eq!(row[3], "3");
+    }
+
+    #[test]
+    fn quota_prints_used_of_hard_and_binding_its_role() {
+        let quota = json!({"metadata": {"name": "q"},
+            "spec": {"hard": {"limits.cpu": "2", "pods": "10", "services": "5"}},
+            "status": {"used": {"pods": "3"}}});
+        let row = quota_cells(&quota);
+        assert_eq!(row[2], "pods: 3/10, services: 0/5");
+        assert_eq!(row[3], "limits.cpu: 0/2");
+        let binding = json!({"metadata": {"name": "b"},
+            "roleRef": {"kind": "Role", "name": "student"},
+            "subjects": [{"kind": "ServiceAccount", "name": "student", "namespace": "lab-a"}]});
+        let row = role_binding_cells(&binding);
+        assert_eq!(row[1], "Role/student");
+        assert_eq!(row[5], "lab-a/student");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! - [`service`]: IP and node-port allocation, endpoints.
 //! - [`node_ports`]: listeners that forward node ports to endpoints.
 //! - [`gc`]: garbage collection by owner references.
+//! - [`quota`]: the usage counts of resource quotas (not enforced).
 //! - [`events`]: the event recorder the others use.
 //!
 //! The scheduler and the service-account controller are small enough to
@@ -17,6 +18,7 @@ pub mod events;
 pub mod gc;
 pub mod kubelet;
 pub mod node_ports;
+pub mod quota;
 pub mod replicaset;
 pub mod service;
 
@@ -74,6 +76,7 @@ async fn run_pass(state: &ClusterState, kubelet: &mut kubelet::Kubelet) {
     kubelet.sync().await;
     service::reconcile_endpoints(store);
     gc::collect(store);
+    quota::reconcile_all(store);
     refresh_components(state);
 }
 
