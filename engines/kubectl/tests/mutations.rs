@@ -96,21 +96,19 @@ async fn changes_print_what_real_kubectl_prints() {
             }
             continue;
         }
-        let real_line = step.replace("{name}", "real-web");
-        let lab_line = step.replace("{name}", "lab-web");
-        let real_args = real_args(&real_line, cluster.dir.path());
-        let real = cluster
-            .real(&real_args.iter().map(String::as_str).collect::<Vec<_>>())
-            .await;
-        let lab = cluster.lab(&lab_line.split(' ').collect::<Vec<_>>()).await;
-        let (real, lab) = (
-            renamed(&real, "real-web", step),
-            renamed(&lab, "lab-web", step),
-        );
-        if (real.code == 0) == (lab.code == 0)
-            && real.stdout == lab.stdout
-            && real.stderr == lab.stderr
-        {
+        let (mut real, mut lab) = run_step(&cluster, step).await;
+        // A read may run while the controllers still catch up with the
+        // change before it; read both sides again rather than compare a
+        // moment that differs only in timing.
+        let read_only = step.starts_with("get ") || step.starts_with("rollout history");
+        for _ in 0..10 {
+            if !read_only || same(&real, &lab) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            (real, lab) = run_step(&cluster, step).await;
+        }
+        if same(&real, &lab) {
             eprintln!("PASS  kubectl {step}");
         } else {
             eprintln!(
@@ -118,6 +116,10 @@ async fn changes_print_what_real_kubectl_prints() {
                 real.stdout, real.stderr, lab.stdout, lab.stderr
             );
             failures.push(*step);
+            let sets = cluster
+                .real(&["get", "rs", "--show-labels", "-o", "custom-columns=NAME:.metadata.name,REV:.metadata.annotations.deployment\\.kubernetes\\.io/revision,OWNER:.metadata.ownerReferences[0].name,REPLICAS:.spec.replicas"])
+                .await;
+            eprintln!("(replica sets then:\n{}{})", sets.stdout, sets.stderr);
         }
     }
     let commands = STEPS.iter().filter(|s| !s.starts_with('#')).count();
@@ -127,6 +129,26 @@ async fn changes_print_what_real_kubectl_prints() {
     );
     cluster.stop().await;
     assert!(failures.is_empty(), "outputs differ for: {failures:?}");
+}
+
+/// Runs one step with the real kubectl on `real-web` and the lab's on
+/// `lab-web`, each output with its object's name blanked.
+async fn run_step(cluster: &ScenarioCluster, step: &str) -> (Run, Run) {
+    let real_line = step.replace("{name}", "real-web");
+    let lab_line = step.replace("{name}", "lab-web");
+    let real_args = real_args(&real_line, cluster.dir.path());
+    let real = cluster
+        .real(&real_args.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    let lab = cluster.lab(&lab_line.split(' ').collect::<Vec<_>>()).await;
+    (
+        renamed(&real, "real-web", step),
+        renamed(&lab, "lab-web", step),
+    )
+}
+
+fn same(real: &Run, lab: &Run) -> bool {
+    (real.code == 0) == (lab.code == 0) && real.stdout == lab.stdout && real.stderr == lab.stderr
 }
 
 /// Waits until `get pods -l app=NAME` lists exactly the given number of pods
