@@ -23,7 +23,7 @@ pub fn pick(app: &mut App) -> Flow {
         Ok(flow) => flow,
         Err(error) => {
             tracing::warn!(%error, scenario = %id, "cannot open scenario");
-            app.notice = Some(format!("Cannot open {id}: {error}"));
+            app.set_notice(format!("Cannot open {id}: {error}"));
             Flow::Continue
         }
     }
@@ -231,7 +231,7 @@ fn mark_done(app: &mut App, index: usize) {
 pub fn reveal_hint(app: &mut App) {
     let Some(run) = app.run() else { return };
     let Some((scope, shown)) = run.next_hint_scope() else {
-        app.notice = Some("No more hints here.".to_owned());
+        app.set_info("No more hints here.");
         return;
     };
     let scope = owned_scope(scope);
@@ -383,7 +383,7 @@ pub fn session_event(app: &mut App, event: SessionEvent) {
         SessionEvent::Engine(status) => {
             app.engines.insert(status.kind, status);
         }
-        SessionEvent::StoreFailed { message } => app.notice = Some(message),
+        SessionEvent::StoreFailed { message } => app.set_notice(message),
     }
 }
 
@@ -410,5 +410,5 @@ fn with_store<T>(
 
 fn store_failed(app: &mut App, error: &StoreError) {
     tracing::error!(error = %error, "progress not saved");
-    app.notice = Some(format!("Progress not saved: {error}"));
+    app.set_notice(format!("Progress not saved: {error}"));
 }

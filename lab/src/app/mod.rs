@@ -128,6 +128,30 @@ pub struct AppConfig {
     pub size: Size,
 }
 
+/// A line in the status bar until the next key: news, or a problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    /// A problem (shown in the warning colour) rather than news.
+    pub problem: bool,
+}
+
+impl Notice {
+    pub fn info(text: impl Into<String>) -> Notice {
+        Notice {
+            text: text.into(),
+            problem: false,
+        }
+    }
+
+    pub fn problem(text: impl Into<String>) -> Notice {
+        Notice {
+            text: text.into(),
+            problem: true,
+        }
+    }
+}
+
 /// One learner's TUI.
 pub struct App {
     scenarios: Vec<LoadedScenario>,
@@ -143,7 +167,7 @@ pub struct App {
     pane: Option<Box<dyn TerminalPane>>,
     pane_status: PaneStatus,
     engines: BTreeMap<EngineKind, EngineStatus>,
-    notice: Option<String>,
+    notice: Option<Notice>,
     status_source: Option<Box<dyn StatusSource>>,
     /// The last line read from `status_source`, drawn in the status bar.
     live_status: Option<String>,
@@ -275,8 +299,15 @@ impl App {
 
     /// Shows `text` in the status line until the next key (the SSH driver
     /// says so when the learner is logged in twice).
+    /// Shows a problem in the status line until the next key.
     pub fn set_notice(&mut self, text: impl Into<String>) {
-        self.notice = Some(text.into());
+        self.notice = Some(Notice::problem(text));
+    }
+
+    /// Shows news that needs no action (in the muted colour) until the
+    /// next key.
+    pub fn set_info(&mut self, text: impl Into<String>) {
+        self.notice = Some(Notice::info(text));
     }
 
     pub fn set_pane_status(&mut self, status: PaneStatus) {
@@ -322,7 +353,7 @@ impl App {
 
     /// The status-line notice, if one is showing.
     pub fn notice(&self) -> Option<&str> {
-        self.notice.as_deref()
+        self.notice.as_ref().map(|notice| notice.text.as_str())
     }
 
     pub fn scenarios(&self) -> &[LoadedScenario] {

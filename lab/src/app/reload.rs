@@ -70,7 +70,7 @@ fn loaded_again(app: &mut App, loaded: LoadedScenario) -> Flow {
             open_fresh(app, &id, &file)
         }
         Some(_) => {
-            app.notice = Some(format!("{file} reloaded (another scenario is open)."));
+            app.set_info(format!("{file} reloaded (another scenario is open)."));
             Flow::Continue
         }
         None => open_fresh(app, &id, &file),
@@ -99,12 +99,12 @@ fn open_fresh(app: &mut App, id: &str, file: &str) -> Flow {
     match app.open_scenario(id) {
         Ok(flow) => {
             app.engines.clear();
-            app.notice = Some(format!("Scenario loaded from {file}."));
+            app.set_info(format!("Scenario loaded from {file}."));
             flow
         }
         Err(error) => {
             tracing::warn!(%error, scenario = %id, "cannot open the reloaded scenario");
-            app.notice = Some(format!("Cannot open {id}: {error}"));
+            app.set_notice(format!("Cannot open {id}: {error}"));
             Flow::Continue
         }
     }
@@ -122,7 +122,7 @@ fn resume_in_place(app: &mut App, loaded: LoadedScenario) -> Flow {
     let progress = match progress {
         Ok(progress) => progress,
         Err(error) => {
-            app.notice = Some(format!(
+            app.set_notice(format!(
                 "{file} reloaded, but progress could not be read: {error}"
             ));
             return Flow::Continue;
@@ -143,7 +143,7 @@ fn resume_in_place(app: &mut App, loaded: LoadedScenario) -> Flow {
     if !same_task {
         actions::after_task_change(app);
     }
-    app.notice = Some(reload_notice(&file, same_task, restart));
+    app.set_info(reload_notice(&file, same_task, restart));
     if restart {
         app.engines.clear();
         return Flow::ScenarioStarted {

@@ -148,7 +148,7 @@ impl LabTerminalSession {
             }
         }
         if context.other_sessions_of_user > 0 {
-            self.app.set_notice(format!(
+            self.app.set_info(format!(
                 "You are logged in {} times; every session shares your progress.",
                 context.other_sessions_of_user + 1
             ));

@@ -56,7 +56,11 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
 
 fn key_hints(app: &App) -> Paragraph<'static> {
     if let Some(notice) = &app.notice {
-        return Paragraph::new(Line::styled(notice.clone(), app.theme.bad()));
+        let style = match notice.problem {
+            true => app.theme.bad(),
+            false => app.theme.accent(),
+        };
+        return Paragraph::new(Line::styled(notice.text.clone(), style));
     }
     let text = match (app.run().is_some(), app.focus()) {
         (false, _) => "↑↓ choose · Enter start · ? help · q quit",
