@@ -37,14 +37,22 @@ impl TermSize {
         rows: 500,
     };
 
+    /// The size assumed where a client leaves it out.
+    pub const DEFAULT: TermSize = TermSize { cols: 80, rows: 24 };
+
     /// Converts the 32-bit sizes of an SSH request, clamping to `1..=MAX`.
+    /// Zero means the client did not say (RFC 4254, 6.2: `ssh -tt` with its
+    /// input from a pipe sends 0x0), so it becomes the default 80x24.
     pub fn from_ssh(cols: u32, rows: u32) -> TermSize {
-        let clamp = |value: u32, max: u16| -> u16 {
-            u16::try_from(value).unwrap_or(u16::MAX).clamp(1, max)
+        let clamp = |value: u32, default: u16, max: u16| -> u16 {
+            match value {
+                0 => default,
+                _ => u16::try_from(value).unwrap_or(u16::MAX).clamp(1, max),
+            }
         };
         TermSize {
-            cols: clamp(cols, Self::MAX.cols),
-            rows: clamp(rows, Self::MAX.rows),
+            cols: clamp(cols, Self::DEFAULT.cols, Self::MAX.cols),
+            rows: clamp(rows, Self::DEFAULT.rows, Self::MAX.rows),
         }
     }
 }
@@ -158,4 +166,23 @@ pub trait TerminalSession: Send {
     /// progress and stop engines here. Called exactly once, on a thread
     /// where blocking briefly is allowed.
     fn close(&mut self);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_from_clients_are_clamped_and_zero_means_unsaid() {
+        assert_eq!(TermSize::from_ssh(0, 0), TermSize::DEFAULT);
+        assert_eq!(TermSize::from_ssh(0, 40), TermSize { cols: 80, rows: 40 });
+        assert_eq!(
+            TermSize::from_ssh(120, 40),
+            TermSize {
+                cols: 120,
+                rows: 40
+            }
+        );
+        assert_eq!(TermSize::from_ssh(u32::MAX, u32::MAX), TermSize::MAX);
+    }
 }
