@@ -38,8 +38,6 @@ pub struct TestOptions {
     /// How long the scenario's cluster may take to have every deployment
     /// ready before the first task.
     pub settle_timeout: Duration,
-    /// Print every solution line and its output as it runs.
-    pub verbose: bool,
     /// Where the Linux guest was prepared (`lab images build`), if anywhere.
     pub guest_cache: Option<PathBuf>,
 }
@@ -49,7 +47,6 @@ impl Default for TestOptions {
         TestOptions {
             check_timeout: Duration::from_secs(60),
             settle_timeout: Duration::from_secs(120),
-            verbose: false,
             guest_cache: None,
         }
     }
@@ -111,9 +108,9 @@ impl ScenarioReport {
 pub trait Progress {
     /// Before anything runs: the scenario and the engines it starts.
     fn started(&mut self, scenario: &LoadedScenario);
-    /// A line of the solution is about to run (verbose output).
+    /// A line of the solution is about to run.
     fn line(&mut self, _task: &str, _line: &str) {}
-    /// What a line printed and its status (verbose output).
+    /// What a line printed and its status.
     fn output(&mut self, _text: &str, _status: i32) {}
     /// The engines are up and the cluster (if any) has settled.
     fn ready(&mut self, elapsed: Duration);

@@ -65,7 +65,6 @@ pub fn test(
     }
     let options = TestOptions {
         check_timeout: Duration::from_secs(args.check_timeout),
-        verbose: args.verbose,
         guest_cache: Some(data_dir.to_path_buf()),
         ..TestOptions::default()
     };
