@@ -301,6 +301,22 @@ async fn a_flood_of_typed_input_is_refused_beyond_the_queue_bound() {
     assert_eq!(view.send_input(b"more"), 0);
 }
 
+/// The VM's panel data once the guest has printed its prompt and halted to
+/// wait for input: on a loaded machine the prompt can reach the console a
+/// moment before the guest's last port read and its HLT.
+async fn settled(session: &KvmSession) -> lab_kvm::VmPanelData {
+    let mut last = session.stats().expect("a VM");
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let now = session.stats().expect("a VM");
+        if now.counts.hlt > 0 && now.counts == last.counts {
+            return now;
+        }
+        last = now;
+    }
+    panic!("the guest never settled: {:?}", last.counts);
+}
+
 #[tokio::test]
 async fn sessions_are_isolated_and_the_panel_data_moves() {
     if !kvm_usable() {
@@ -314,7 +330,7 @@ async fn sessions_are_isolated_and_the_panel_data_moves() {
     let bob_vm = bob.start(GuestProgram::TEACHING).expect("start bob's VM");
     read_until(&alice_vm, 0, "guest> ").await;
     read_until(&bob_vm, 0, "guest> ").await;
-    let bob_before = bob.stats().expect("bob has a VM");
+    let bob_before = settled(&bob).await;
 
     let panel_before = alice.stats().expect("alice has a VM");
     let answer = ask(&alice_vm, "mem").await;
