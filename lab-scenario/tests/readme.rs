@@ -180,6 +180,45 @@ fn the_guide_names_every_field_where_its_owner_is_described() {
     assert!(missing.is_empty(), "{missing:#?}");
 }
 
+/// Every field the validator knows is written in at least one of the
+/// guide's examples, which the test above validates.
+#[test]
+fn every_field_appears_in_an_example() {
+    use lab_scenario::validate::fields;
+    let guide = std::fs::read_to_string(repo().join("scenarios/README.md")).unwrap();
+    let examples: String = blocks(&guide)
+        .into_iter()
+        .filter(|block| block.info.starts_with("yaml"))
+        .map(|block| block.text)
+        .collect();
+    let mut tables = vec![
+        fields::SCENARIO,
+        fields::CLUSTER,
+        fields::TASK,
+        fields::LESSON,
+        fields::QUESTION,
+        fields::ANSWER_RULE,
+        fields::TEXT_ANSWER,
+        fields::TEXT_ANSWERS,
+        fields::NUMBER_ANSWER,
+        fields::CHOICE_ANSWER,
+    ];
+    tables.extend(fields::LIVE_SOURCES.iter().map(|(_, fields)| *fields));
+    tables.extend(fields::CHECK_KINDS.iter().map(|(_, fields)| *fields));
+    let written = |name: &str| {
+        examples.match_indices(&format!("{name}:")).any(|(at, _)| {
+            let before = examples[..at].chars().next_back();
+            !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+    };
+    let missing: Vec<&str> = tables
+        .iter()
+        .flat_map(|fields| fields.iter().map(|field| field.name))
+        .filter(|name| !written(name))
+        .collect();
+    assert!(missing.is_empty(), "fields with no example: {missing:?}");
+}
+
 /// From an owner's marker: a table row is its line; a heading runs to the
 /// end of its table; a paragraph runs to the end of the example after it.
 fn owner_section(text: &str) -> &str {
