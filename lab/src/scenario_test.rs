@@ -23,7 +23,7 @@ use lab_scenario::{AnswerRule, Judgement, LoadedScenario, Question, SolutionStep
 use lab_shell::{Shell, TerminalOutput, run_script};
 use serde_json::Value;
 
-use crate::engines::{LabEngines, SessionEngines, StoreRecorder};
+use crate::engines::{ClusterSource, LabEngines, SessionEngines, StoreRecorder};
 use crate::session::{LiveRequest, Session, SessionEvent};
 use crate::store::{Attempt, ProgressStore, SharedStore, lock};
 
@@ -40,6 +40,8 @@ pub struct TestOptions {
     pub settle_timeout: Duration,
     /// Where the Linux guest was prepared (`lab images build`), if anywhere.
     pub guest_cache: Option<PathBuf>,
+    /// Where the scenario's cluster runs (`--cluster`).
+    pub cluster: ClusterSource,
 }
 
 impl Default for TestOptions {
@@ -48,6 +50,7 @@ impl Default for TestOptions {
             check_timeout: Duration::from_secs(60),
             settle_timeout: Duration::from_secs(120),
             guest_cache: None,
+            cluster: ClusterSource::Embedded,
         }
     }
 }
@@ -130,7 +133,7 @@ pub async fn test_scenario(
     let store = ProgressStore::open_in(data.path())?.shared();
     let (session, _events) =
         Session::new(tokio::runtime::Handle::current(), store.clone(), TEST_USER);
-    let mut lab = LabEngines::new();
+    let mut lab = LabEngines::new().with_cluster(options.cluster.clone());
     if let Some(cache) = &options.guest_cache {
         lab = lab.with_guest_cache(cache);
     }
@@ -211,12 +214,41 @@ impl<'a> Runner<'a> {
         }
         if defects.is_empty()
             && scenario.scenario.engines.contains(&EngineKind::Cluster)
-            && let Some(kubeconfig) = engines.cluster_kubeconfig()
-            && let Err(why) = settle_cluster(&kubeconfig, self.options.settle_timeout).await
+            && let Err(why) = self.settle_cluster(engines).await
         {
             defects.push(why);
         }
         defects
+    }
+
+    /// Waits for the deployments the scenario's manifests made.
+    async fn settle_cluster(&self, engines: &SessionEngines) -> Result<(), String> {
+        let unreachable = |error: lab_kubectl::ClientError| {
+            format!("cannot reach the scenario's cluster: {error}")
+        };
+        let (client, path) = match (
+            engines.cluster_kubeconfig(),
+            self.options.cluster.external(),
+        ) {
+            (Some(kubeconfig), _) => {
+                let client = lab_kubectl::ClusterClient::from_kubeconfig_yaml(&kubeconfig)
+                    .await
+                    .map_err(unreachable)?;
+                (client, "/apis/apps/v1/deployments".to_owned())
+            }
+            (None, Some(external)) => {
+                let namespace = engines
+                    .student_namespace()
+                    .ok_or("the session's namespace on the cluster was not made")?;
+                let client = external.client().await.map_err(unreachable)?;
+                (
+                    client,
+                    format!("/apis/apps/v1/namespaces/{namespace}/deployments"),
+                )
+            }
+            (None, None) => return Err("the scenario's cluster did not start".to_owned()),
+        };
+        settle_deployments(&client, &path, self.options.settle_timeout).await
     }
 
     async fn task(&mut self, task: &Task, progress: &mut dyn Progress) -> TaskReport {
@@ -473,15 +505,17 @@ fn has_answer_line(task: &Task, question: &str) -> bool {
     })
 }
 
-/// Waits until every deployment of the cluster has all its replicas ready,
-/// so that checks judged "before the solution" see the settled start state.
-async fn settle_cluster(kubeconfig: &str, timeout: Duration) -> Result<(), String> {
-    let client = lab_kubectl::ClusterClient::from_kubeconfig_yaml(kubeconfig)
-        .await
-        .map_err(|error| format!("cannot reach the scenario's cluster: {error}"))?;
+/// Waits until every deployment of the session's cluster (on an external
+/// cluster: of the session's namespace) has all its replicas ready, so that
+/// checks judged "before the solution" see the settled start state.
+async fn settle_deployments(
+    client: &lab_kubectl::ClusterClient,
+    path: &str,
+    timeout: Duration,
+) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
     loop {
-        let waiting = match client.get("/apis/apps/v1/deployments").await {
+        let waiting = match client.get(path).await {
             Ok(list) => unready_deployments(&list),
             Err(error) => vec![error.to_string()],
         };

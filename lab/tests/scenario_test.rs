@@ -232,3 +232,44 @@ fn docker_with_app_image() -> bool {
     }
     found
 }
+
+/// `--cluster kubeconfig=PATH`: the first scenario is sound on an external
+/// cluster too, in the instructor's namespace there. The lab's embedded
+/// cluster stands in for the external one, reached only by its kubeconfig.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_scenario_is_sound_on_an_external_cluster() {
+    if !docker_with_app_image() {
+        return;
+    }
+    let id = format!("lab-scenario-test-{}", std::process::id());
+    let cluster = lab_cluster::EmbeddedCluster::start(lab_cluster::ClusterConfig::for_session(id))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    cluster.write_kubeconfig(&kubeconfig).unwrap();
+    let source =
+        lab::engines::ClusterSource::parse(&format!("kubeconfig={}", kubeconfig.display()))
+            .unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/virtualization-and-containers.yaml");
+    let scenario = lab_scenario::load_file(&path).unwrap_or_else(|p| panic!("{p:#?}"));
+    let options = TestOptions {
+        check_timeout: Duration::from_secs(30),
+        cluster: source,
+        ..TestOptions::default()
+    };
+    let mut recorded = Recorded::default();
+    let report = test_scenario(&scenario, &options, &mut recorded)
+        .await
+        .unwrap();
+    assert!(report.is_sound(), "{report:#?}");
+    let objects = &cluster.state().store;
+    assert!(
+        objects
+            .get("deployments", "default", "hello-tryhackme")
+            .is_none(),
+        "the scenario's objects went into the instructor's namespace, not default"
+    );
+    cluster.shutdown().await;
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use lab_scenario::LoadedScenario;
 
+use crate::engines::ClusterSource;
 use crate::scenario_test::{Progress, ScenarioReport, TaskReport, TestOptions, test_scenario};
 
 /// `println!` that never panics: a closed standard output (`| head`)
@@ -38,7 +39,8 @@ Examples:
   lab scenario test scenarios/my-scenario.yaml
   lab scenario test scenarios/          every scenario file in a directory
   lab scenario test                     the built-in scenarios
-  lab scenario test -v draft.yaml       show each solution line and its output")]
+  lab scenario test -v draft.yaml       show each solution line and its output
+  lab scenario test --cluster kubeconfig=class.kubeconfig scenarios/")]
 pub struct TestArgs {
     /// Scenario files or directories of them [default: the scenarios
     /// directory when present, else the built-in scenarios].
@@ -52,6 +54,18 @@ pub struct TestArgs {
     /// Print each solution line and what it printed.
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// Where the scenario's Kubernetes cluster runs: `embedded` (a fresh one
+    /// inside the lab) or `kubeconfig=PATH` (that cluster, in the namespace
+    /// `lab-instructor`, deleted at the end), to try a scenario on the
+    /// cluster a class will use.
+    #[arg(
+        long,
+        value_name = "embedded|kubeconfig=PATH",
+        default_value = "embedded",
+        value_parser = ClusterSource::parse
+    )]
+    pub cluster: ClusterSource,
 }
 
 pub fn test(
@@ -66,9 +80,16 @@ pub fn test(
     let options = TestOptions {
         check_timeout: Duration::from_secs(args.check_timeout),
         guest_cache: Some(data_dir.to_path_buf()),
+        cluster: args.cluster.clone(),
         ..TestOptions::default()
     };
     let runtime = super::runtime()?;
+    if let Some(external) = args.cluster.external() {
+        let line = runtime
+            .block_on(external.check_reachable())
+            .map_err(anyhow::Error::msg)?;
+        say!("cluster: {line}");
+    }
     let mut reports = Vec::new();
     for scenario in &scenarios {
         let mut printer = Printer {
