@@ -162,6 +162,7 @@ impl EmbeddedCluster {
         let cancel = CancellationToken::new();
         let server = spawn_server(state.clone(), listener, cancel.clone());
         let controllers = crate::controllers::spawn(state.clone(), cancel.clone());
+        wait_until_serving(&state).await;
         tracing::info!(%address, session = %state.session_id, "embedded cluster started");
         Ok(EmbeddedCluster {
             state,
@@ -265,6 +266,21 @@ impl Drop for EmbeddedCluster {
     fn drop(&mut self) {
         self.cancel.cancel();
     }
+}
+
+/// Waits (briefly) until the API server and the controllers run, then
+/// marks the control plane's pods Running, so a client's first look at a
+/// new cluster finds it up rather than its system pods still Pending.
+async fn wait_until_serving(state: &ClusterState) {
+    for _ in 0..1000 {
+        if state.api_running.load(Ordering::SeqCst)
+            && state.controllers_running.load(Ordering::SeqCst)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    crate::seed::refresh_components(state);
 }
 
 fn spawn_server(

@@ -195,3 +195,18 @@ async fn serve_writes_a_kubeconfig_and_stops_when_told() {
         written.contains("current-context: lab") && written.contains("server: http://127.0.0.1:")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_started_cluster_shows_its_control_plane_running() {
+    let config = ClusterConfig {
+        session_id: "cp-start".into(),
+        runtime: Some(Arc::new(RecordingRuntime::default())),
+    };
+    let cluster = EmbeddedCluster::start(config).await.unwrap();
+    let (pods, _) = cluster.state().store.list("pods", Some("kube-system"));
+    assert_eq!(pods.len(), 7);
+    for pod in &pods {
+        assert_eq!(pod["status"]["phase"], "Running", "{pod:#}");
+    }
+    cluster.shutdown().await;
+}
