@@ -30,11 +30,16 @@ use crate::store::{Attempt, ProgressStore, SharedStore, lock};
 /// The user a test session runs as (its prompt and its recorded lines).
 const TEST_USER: &str = "instructor";
 
+/// The status of a line stopped at the line timeout.
+const TIMED_OUT: i32 = 124;
+
 /// How a test runs.
 #[derive(Debug, Clone)]
 pub struct TestOptions {
     /// How long checks may take to pass after a task's solution ran.
     pub check_timeout: Duration,
+    /// The longest one solution line may run before it is stopped.
+    pub line_timeout: Duration,
     /// How long the scenario's cluster may take to have every deployment
     /// ready before the first task.
     pub settle_timeout: Duration,
@@ -48,6 +53,7 @@ impl Default for TestOptions {
     fn default() -> Self {
         TestOptions {
             check_timeout: Duration::from_secs(60),
+            line_timeout: Duration::from_secs(120),
             settle_timeout: Duration::from_secs(120),
             guest_cache: None,
             cluster: ClusterSource::Embedded,
@@ -347,7 +353,7 @@ impl<'a> Runner<'a> {
         loop {
             let (status, text) = self.run_line(line).await;
             progress.output(&text, status);
-            if status == 0 || Instant::now() >= deadline {
+            if status == 0 || status == TIMED_OUT || Instant::now() >= deadline {
                 return (status, text);
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -355,16 +361,26 @@ impl<'a> Runner<'a> {
     }
 
     /// Runs one line through the lab shell; its status and what it printed.
+    /// A line still running after the line timeout (`kubectl get pods -w`,
+    /// a long `sleep`) is stopped with status 124, as `timeout` reports it.
     async fn run_line(&mut self, line: &str) -> (i32, String) {
         let mut printed = Vec::new();
-        let status = run_script(
+        let run = run_script(
             &mut self.shell,
             &mut self.output,
             line.as_bytes(),
             &mut printed,
             false,
-        )
-        .await;
+        );
+        let limit = self.options.line_timeout;
+        let status = match tokio::time::timeout(limit, run).await {
+            Ok(status) => status,
+            Err(_) => {
+                let note = format!("\n(stopped: still running after {}s)\n", limit.as_secs());
+                printed.extend_from_slice(note.as_bytes());
+                TIMED_OUT
+            }
+        };
         (status, String::from_utf8_lossy(&printed).into_owned())
     }
 

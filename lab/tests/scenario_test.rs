@@ -31,6 +31,7 @@ impl Progress for Recorded {
 fn options() -> TestOptions {
     TestOptions {
         check_timeout: Duration::from_secs(2),
+        line_timeout: Duration::from_secs(3),
         ..TestOptions::default()
     }
 }
@@ -149,6 +150,11 @@ tasks:
     solution:
       - cat no-such-file
       - answer rejected 5
+  - id: endless
+    title: A line that never ends
+    lesson: {markdown: "It waits forever."}
+    solution:
+      - sleep 100000
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,6 +195,15 @@ async fn each_kind_of_defect_is_reported_where_it_is() {
     assert!(
         defects[0].contains("No such file"),
         "the failing line's output is quoted: {defects:#?}"
+    );
+
+    let (id, defects) = by_task[3];
+    assert_eq!(id, "endless");
+    assert_eq!(defects.len(), 1, "{defects:#?}");
+    assert!(
+        defects[0].starts_with("solution line `sleep 100000` exited with status 124")
+            && defects[0].contains("still running after 3s"),
+        "{defects:#?}"
     );
 }
 

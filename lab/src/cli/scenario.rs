@@ -26,7 +26,8 @@ For every task in order, the test
      did the work from one who did not, and is reported as a defect;
   2. runs the task's `solution:` lines: shell lines through the lab shell with
      the scenario's real engines (a failing line is tried again each second, as a
-     student would while an app starts, and must exit 0 within --check-timeout),
+     student would while an app starts, and must exit 0 within --check-timeout;
+     a line still running after --line-timeout is stopped and counts as failed),
      `answer <id> <text>` through
      the same judging as the TUI, `answer <id> {live}` with the value the
      question's live source reports;
@@ -50,6 +51,11 @@ pub struct TestArgs {
     /// Seconds a task's checks may take to pass after its solution ran.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub check_timeout: u64,
+
+    /// Seconds one solution line may run before it is stopped (a line that
+    /// never ends, like `kubectl get pods -w`, is then a defect).
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub line_timeout: u64,
 
     /// Print each solution line and what it printed.
     #[arg(short, long)]
@@ -79,6 +85,7 @@ pub fn test(
     }
     let options = TestOptions {
         check_timeout: Duration::from_secs(args.check_timeout),
+        line_timeout: Duration::from_secs(args.line_timeout),
         guest_cache: Some(data_dir.to_path_buf()),
         cluster: args.cluster.clone(),
         ..TestOptions::default()
