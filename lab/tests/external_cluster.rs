@@ -70,6 +70,31 @@ async fn shell_lines(
     (status, String::from_utf8_lossy(&printed).into_owned())
 }
 
+/// An embedded cluster standing in for an external one, the directory
+/// holding its kubeconfig, and `--cluster kubeconfig=<that file>`; `None`
+/// (after saying why) when no cluster can start here.
+fn stand_in_cluster(
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+) -> Option<(EmbeddedCluster, tempfile::TempDir, ClusterSource)> {
+    let session_id = format!("{name}-{}", std::process::id());
+    let started = runtime.block_on(EmbeddedCluster::start(ClusterConfig::for_session(
+        session_id,
+    )));
+    let cluster = match started {
+        Ok(cluster) => cluster,
+        Err(error) => {
+            eprintln!("SKIPPED: the embedded cluster cannot start here: {error}");
+            return None;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    cluster.write_kubeconfig(&kubeconfig).unwrap();
+    let source = ClusterSource::parse(&format!("kubeconfig={}", kubeconfig.display())).unwrap();
+    Some((cluster, dir, source))
+}
+
 fn scenario_image_present() -> bool {
     Command::new("docker")
         .args(["image", "inspect", "hello-tryhackme:latest"])
@@ -80,20 +105,9 @@ fn scenario_image_present() -> bool {
 #[test]
 fn session_on_an_external_cluster_uses_the_students_namespace() {
     let runtime = runtime();
-    let session_id = format!("lab-external-{}", std::process::id());
-    let cluster = match runtime.block_on(EmbeddedCluster::start(ClusterConfig::for_session(
-        session_id,
-    ))) {
-        Ok(cluster) => cluster,
-        Err(error) => {
-            eprintln!("SKIPPED: the embedded cluster cannot start here: {error}");
-            return;
-        }
+    let Some((cluster, dir, source)) = stand_in_cluster(&runtime, "lab-external") else {
+        return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    cluster.write_kubeconfig(&kubeconfig).unwrap();
-    let source = ClusterSource::parse(&format!("kubeconfig={}", kubeconfig.display())).unwrap();
     let lab = LabEngines::new().with_cluster(source);
     let store = ProgressStore::open_in(dir.path()).unwrap().shared();
     let (session, mut events) = Session::new(runtime.handle().clone(), store.clone(), STUDENT);
@@ -192,20 +206,9 @@ fn session_on_an_external_cluster_uses_the_students_namespace() {
 #[test]
 fn two_sessions_of_one_student_share_the_namespace_until_the_last_ends() {
     let runtime = runtime();
-    let session_id = format!("lab-external-shared-{}", std::process::id());
-    let cluster = match runtime.block_on(EmbeddedCluster::start(ClusterConfig::for_session(
-        session_id,
-    ))) {
-        Ok(cluster) => cluster,
-        Err(error) => {
-            eprintln!("SKIPPED: the embedded cluster cannot start here: {error}");
-            return;
-        }
+    let Some((cluster, dir, source)) = stand_in_cluster(&runtime, "lab-external-shared") else {
+        return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    cluster.write_kubeconfig(&kubeconfig).unwrap();
-    let source = ClusterSource::parse(&format!("kubeconfig={}", kubeconfig.display())).unwrap();
     let lab = LabEngines::new().with_cluster(source);
     let store = ProgressStore::open_in(dir.path()).unwrap().shared();
     let scenario =
