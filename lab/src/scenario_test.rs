@@ -148,7 +148,7 @@ pub async fn test_scenario(
     let mut report = ScenarioReport {
         id: scenario.scenario.id.clone(),
         tasks: Vec::new(),
-        defects: run.setup_defects(&engines, scenario).await,
+        defects: run.setup_defects(&engines).await,
         elapsed: Duration::ZERO,
     };
     progress.ready(started.elapsed());
@@ -205,11 +205,8 @@ impl<'a> Runner<'a> {
 
     /// Engines the scenario needs that did not come up, and a cluster
     /// whose deployments never became ready.
-    async fn setup_defects(
-        &self,
-        engines: &SessionEngines,
-        scenario: &LoadedScenario,
-    ) -> Vec<String> {
+    async fn setup_defects(&self, engines: &SessionEngines) -> Vec<String> {
+        let scenario = self.scenario;
         let mut defects = Vec::new();
         for engine in &scenario.scenario.engines {
             if !self.session.has_probe(*engine) {
@@ -282,9 +279,8 @@ impl<'a> Runner<'a> {
                 ));
             }
         }
-        let mut accepted = Vec::new();
         for step in task.solution_steps() {
-            match step {
+            let (question_id, text) = match step {
                 SolutionStep::Command(line) => {
                     report.commands += 1;
                     progress.line(&task.id, line);
@@ -295,27 +291,20 @@ impl<'a> Runner<'a> {
                             tail(&text)
                         ));
                     }
+                    continue;
                 }
-                SolutionStep::Answer { question_id, text } => {
-                    report.answers += 1;
-                    progress.line(&task.id, &format!("answer {question_id} {text}"));
-                    match self.answer(task, question_id, Some(text)).await {
-                        Ok(()) => accepted.push(question_id.to_owned()),
-                        Err(defect) => report.defects.push(defect),
-                    }
-                }
-                SolutionStep::AnswerLive { question_id } => {
-                    report.answers += 1;
-                    progress.line(&task.id, &format!("answer {question_id} {{live}}"));
-                    match self.answer(task, question_id, None).await {
-                        Ok(()) => accepted.push(question_id.to_owned()),
-                        Err(defect) => report.defects.push(defect),
-                    }
-                }
+                SolutionStep::Answer { question_id, text } => (question_id, Some(text)),
+                SolutionStep::AnswerLive { question_id } => (question_id, None),
+            };
+            report.answers += 1;
+            let shown = text.unwrap_or(lab_scenario::solution::LIVE_PLACEHOLDER);
+            progress.line(&task.id, &format!("answer {question_id} {shown}"));
+            if let Err(defect) = self.answer(task, question_id, text).await {
+                report.defects.push(defect);
             }
         }
         for question in &task.questions {
-            if !accepted.contains(&question.id) && !has_answer_line(task, &question.id) {
+            if !has_answer_line(task, &question.id) {
                 report.defects.push(format!(
                     "question `{}` has no `answer` line in the solution",
                     question.id
@@ -510,8 +499,8 @@ impl<'a> Runner<'a> {
     }
 }
 
-/// Whether the task's solution has an `answer` line for `question` (one
-/// that was rejected is reported as such, not as missing).
+/// Whether the task's solution has an `answer` line for `question` (a
+/// rejected answer is reported as such, not as missing).
 fn has_answer_line(task: &Task, question: &str) -> bool {
     task.solution_steps().any(|step| match step {
         SolutionStep::Answer { question_id, .. } | SolutionStep::AnswerLive { question_id } => {
